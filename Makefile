@@ -1,0 +1,43 @@
+# Two commands on a fresh machine: `make up` starts everything, `make test` passes the tests.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+KAFKA_PORT ?= 9092
+MONGODB_PORT ?= 27017
+export KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:$(KAFKA_PORT)
+export MONGODB_URI ?= mongodb://127.0.0.1:$(MONGODB_PORT)/
+
+.PHONY: install infra up down status test unit lint
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+infra: install  ## Kafka, PostgreSQL and FerretDB on loopback (fetched or built on first use)
+	$(PY) -m services.devstack up
+
+up: infra  ## the servers and all four services; prints their URLs
+	$(PY) -m services.launcher up
+
+down:  ## stop the services and the servers
+	-$(PY) -m services.launcher down
+	$(PY) -m services.devstack down
+
+status:
+	-$(PY) -m services.devstack status
+	$(PY) -m services.launcher status
+
+test: infra  ## the whole suite: unit, component and integration on the real servers
+	$(PY) -m pytest -ra
+
+unit: install  ## the fast rings only, no servers
+	$(PY) -m pytest -ra tests/unit tests/component
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy .

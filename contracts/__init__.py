@@ -1,0 +1,1 @@
+"""The one home of event schemas, shared vocabulary and topic names."""

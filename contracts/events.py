@@ -1,0 +1,140 @@
+"""Event schemas. Events are facts in the past tense; every field is described for the catalogue.
+
+Events ignore unknown fields so an older consumer keeps reading a newer producer's events;
+HTTP bodies (in each service's models.py) forbid them instead.
+"""
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID, uuid4, uuid5
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from contracts.vocabulary import (
+    Category,
+    Channel,
+    HouseholdColor,
+    PartyKind,
+    Priority,
+    RiskFlag,
+    Tier,
+)
+
+SCHEMA_VERSION = 1
+_EVENT_NAMESPACE = UUID("6f1c2a4e-3b7d-4c1e-9a55-2f0d7e8b9c31")
+
+InputValue = str | int | float | bool | list[str] | None
+
+
+def deterministic_event_id(*parts: str) -> UUID:
+    """An event id derived from what caused it, so a re-emitted event keeps its id."""
+    return uuid5(_EVENT_NAMESPACE, "/".join(parts))
+
+
+class Event(BaseModel):
+    """The envelope every event shares."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_id: UUID = Field(default_factory=uuid4, description="Unique id; consumers dedupe by it.")
+    occurred_at: AwareDatetime = Field(description="When the fact happened (UTC).")
+    correlation_id: str = Field(
+        min_length=1, description="Ties every event of one report together (the dispute id)."
+    )
+    schema_version: int = Field(default=SCHEMA_VERSION, description="Version of this schema.")
+
+
+class Party(BaseModel):
+    """One side of a dispute. Phone numbers travel only as a salted hash and a sealed envelope."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    kind: PartyKind = Field(default=PartyKind.PERSON, description="Who the party is.")
+    name: str = Field(default="", max_length=100, description="Name as given by the reporter.")
+    village_id: str | None = Field(default=None, description="Village the party lives in.")
+    household_id: str | None = Field(default=None, description="Registered household, if known.")
+    household_color: HouseholdColor | None = Field(
+        default=None, description="green 放心户 / yellow 关心户 / red 连心户."
+    )
+    phone_hash: str | None = Field(
+        default=None, description="Salted hash of the phone, for duplicate and rebound matching."
+    )
+    sealed_contact: str | None = Field(
+        default=None, description="AES-GCM envelope of the contact details, opened by mediation."
+    )
+
+
+class Dispute(BaseModel):
+    """What was reported, normalised across channels."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    dispute_id: str = Field(description="Id given by intake; also the case id downstream.")
+    tracking_number: str = Field(description="Human tracking number, e.g. HY-20261121-000123.")
+    channel: Channel = Field(description="How the report arrived.")
+    category: Category = Field(description="Dispute category code.")
+    description: str = Field(max_length=10_000, description="Free description, usually Chinese.")
+    village_id: str | None = Field(default=None, description="Village where it happened.")
+    grid_id: str | None = Field(default=None, description="Basic grid, when the reporter knew it.")
+    address_text: str | None = Field(default=None, description="Place as spoken or written.")
+    parties: tuple[Party, ...] = Field(default=(), description="The parties involved.")
+    people_involved: int = Field(default=1, ge=1, description="Number of people involved.")
+    amount_yuan: float = Field(default=0, ge=0, description="Amount at stake in yuan.")
+    risk_flags: tuple[RiskFlag, ...] = Field(default=(), description="Risk flags raised.")
+    incident_at: AwareDatetime | None = Field(default=None, description="When it happened.")
+    needs_triage: bool = Field(default=False, description="Place or nature unclear: county desk.")
+    triage_reason: str | None = Field(default=None, description="Why it needs triage.")
+
+
+class DisputeReported(Event):
+    """A report was accepted by intake and given a tracking number."""
+
+    event_type: Literal["DisputeReported"] = "DisputeReported"
+    dispute: Dispute = Field(description="The normalised report.")
+
+
+class RoutingStep(BaseModel):
+    """One routing decision and why it was made: "why did it go there?" always has an answer."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    tier: Tier = Field(description="Tier chosen.")
+    unit_id: str = Field(description="Jurisdiction unit whose mediators take the case.")
+    rule: str = Field(description="Id of the policy rule that matched.")
+    reason: str = Field(description="The rule in words.")
+    inputs: dict[str, InputValue] = Field(description="The input values the rule looked at.")
+    policy_version: str = Field(description="Content hash of the policy in force.")
+    decided_at: AwareDatetime = Field(description="When the decision was made.")
+
+
+class CaseRouted(Event):
+    """The router placed a case at a tier and unit (again, after an escalation)."""
+
+    event_type: Literal["CaseRouted"] = "CaseRouted"
+    case_id: str = Field(description="Case id (equals the dispute id).")
+    routing_seq: int = Field(
+        default=1, ge=1, description="1 for the first routing, +1 per re-route."
+    )
+    dispute: Dispute = Field(description="The report the case is about.")
+    tier: Tier = Field(description="Tier now responsible.")
+    unit_id: str = Field(description="Unit now responsible.")
+    mediator_id: str | None = Field(default=None, description="Mediator chosen, if any.")
+    priority: Priority = Field(description="Queue priority.")
+    urgent: bool = Field(default=False, description="A risk flag makes the case urgent.")
+    acceptance_due_at: datetime = Field(description="Accept before this time.")
+    resolution_due_at: datetime = Field(description="Resolve before this time.")
+    trace: tuple[RoutingStep, ...] = Field(description="Every routing decision, oldest first.")
+
+
+class CaseAssigned(Event):
+    """The case entered a unit's queue, for a mediator when one was chosen."""
+
+    event_type: Literal["CaseAssigned"] = "CaseAssigned"
+    case_id: str = Field(description="Case id.")
+    routing_seq: int = Field(ge=1, description="Routing this assignment follows.")
+    tracking_number: str = Field(description="Tracking number of the report.")
+    tier: Tier = Field(description="Tier responsible.")
+    unit_id: str = Field(description="Unit whose queue holds the case.")
+    mediator_id: str | None = Field(default=None, description="Mediator, if chosen.")
+    priority: Priority = Field(description="Queue priority.")
+    acceptance_due_at: datetime = Field(description="Accept before this time.")

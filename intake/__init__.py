@@ -1,0 +1,1 @@
+"""Intake: every channel's report becomes one validated DisputeReported event on Kafka."""

@@ -1,0 +1,1 @@
+"""Mediation: each case's lifecycle, the mediators' queues, deadlines and metrics."""

@@ -1,0 +1,1 @@
+"""Notifier: delivers escalation alerts to the supervisors who subscribed."""

@@ -1,0 +1,1 @@
+"""Shared runtime plumbing: settings, logging, broker and database wiring, health, launchers."""

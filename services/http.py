@@ -1,0 +1,92 @@
+"""The HTTP face every service shares: the app factory, /healthz and clear 422 messages."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+
+HealthCheck = Callable[[], Awaitable[bool]]
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
+    """One entry per field, named by its dotted path inside the body."""
+    result = []
+    for error in errors:
+        if error.get("type") == "json_invalid":  # its location is a character offset
+            result.append({"field": "body", "message": f"malformed JSON: {error.get('msg')}"})
+            continue
+        location = [str(part) for part in error.get("loc", ()) if part != "body"]
+        result.append({"field": ".".join(location) or "body", "message": str(error.get("msg"))})
+    return result
+
+
+async def _validation_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    return JSONResponse(
+        status_code=422,
+        content={"error": "invalid_request", "fields": field_errors(error.errors())},
+    )
+
+
+def health_router(checks: dict[str, HealthCheck]) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/healthz", tags=["health"])
+    async def healthz() -> JSONResponse:
+        results = {name: await check() for name, check in checks.items()}
+        healthy = all(results.values())
+        return JSONResponse(
+            status_code=200 if healthy else 503,
+            content={"status": "ok" if healthy else "degraded", "checks": results},
+        )
+
+    return router
+
+
+def catalogue_router(broker: KafkaBroker, title: str) -> APIRouter:
+    """The service's event catalogue: what it consumes and publishes, from `contracts/`."""
+    router = APIRouter()
+
+    @router.get("/asyncapi.json", tags=["catalogue"])
+    async def asyncapi() -> JSONResponse:
+        specification = AsyncAPI(broker, title=title, version="1").to_specification()
+        return JSONResponse(specification.to_jsonable())
+
+    return router
+
+
+def create_service_app(
+    *,
+    title: str,
+    broker: KafkaBroker,
+    routers: Sequence[APIRouter],
+    checks: dict[str, HealthCheck],
+    lifespan: Lifespan | None = None,
+) -> FastAPI:
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.state.broker = broker
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.include_router(health_router(checks))
+    app.include_router(catalogue_router(broker, title))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def chain_lifespans(*steps: Callable[[], AbstractAsyncContextManager[None]]) -> Lifespan:
+    """Enter the steps in order and leave them in reverse, as one FastAPI lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for step in steps:
+                await stack.enter_async_context(step())
+            yield
+
+    return lifespan

@@ -1,0 +1,127 @@
+"""Start, stop and inspect the four services as local processes: `python -m services.launcher`.
+
+`make up` runs this after `services.devstack up`; the integration tests reuse `spawn` and
+`wait_healthy` so they exercise the services exactly as a person starts them.
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import IO
+
+SERVICES: dict[str, int] = {"intake": 8081, "router": 8082, "mediation": 8083, "notifier": 8084}
+RUN_DIR = Path(os.environ.get("TIAOJIE_RUN_DIR", ".devstack/run"))
+
+
+def port_of(name: str) -> int:
+    return int(os.environ.get(f"{name.upper()}_PORT", SERVICES[name]))
+
+
+def spawn(name: str, env: dict[str, str], log: IO[bytes]) -> subprocess.Popen[bytes]:
+    """One service in its own session, so a terminal's Ctrl-C does not reach it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", name],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def is_healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited with code {process.returncode} before it was healthy")
+        if is_healthy(url):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"{url}/healthz did not answer 200 within {timeout_s:.0f} s")
+
+
+def _pid_file(name: str) -> Path:
+    return RUN_DIR / f"{name}.pid"
+
+
+def _running_pid(name: str) -> int | None:
+    try:
+        pid = int(_pid_file(name).read_text())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    return pid
+
+
+def up() -> int:
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    started: list[tuple[str, subprocess.Popen[bytes]]] = []
+    for name in SERVICES:
+        if _running_pid(name):
+            continue
+        with (RUN_DIR / f"{name}.log").open("ab") as log:
+            process = spawn(name, dict(os.environ), log)
+        _pid_file(name).write_text(str(process.pid))
+        started.append((name, process))
+    for name, process in started:
+        url = f"http://127.0.0.1:{port_of(name)}"
+        try:
+            wait_healthy(url, process)
+        except (RuntimeError, TimeoutError) as error:
+            print(f"{name} failed to start: {error}; see {RUN_DIR / (name + '.log')}")
+            return 1
+    for name in SERVICES:
+        print(f"{name:<10} http://127.0.0.1:{port_of(name)}   (docs: /docs, health: /healthz)")
+    return 0
+
+
+def down() -> int:
+    for name in SERVICES:
+        pid = _running_pid(name)
+        if pid is None:
+            continue
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and _running_pid(name):
+            time.sleep(0.1)
+        if _running_pid(name):
+            os.kill(pid, signal.SIGKILL)
+        _pid_file(name).unlink(missing_ok=True)
+        print(f"{name} stopped")
+    return 0
+
+
+def status() -> int:
+    all_up = True
+    for name in SERVICES:
+        pid = _running_pid(name)
+        url = f"http://127.0.0.1:{port_of(name)}"
+        healthy = pid is not None and is_healthy(url)
+        all_up &= healthy
+        state = "healthy" if healthy else ("running" if pid else "stopped")
+        print(f"{name:<10} {state:<8} pid={pid or '-'} {url}")
+    return 0 if all_up else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.launcher", description=__doc__)
+    parser.add_argument("command", choices=["up", "down", "status"])
+    command = parser.parse_args().command
+    return {"up": up, "down": down, "status": status}[command]()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

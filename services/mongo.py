@@ -1,0 +1,58 @@
+"""MongoDB wiring with PyMongo's native async client (Motor reached end of life in 2026)."""
+
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+
+from services.settings import ServiceSettings
+
+DUPLICATE_KEY = 11000
+# FerretDB holds one PostgreSQL connection per statement of a bulk write; DESIGN.md caps both.
+MAX_POOL_SIZE = 50
+MAX_BULK_STATEMENTS = 100
+
+Document = dict[str, Any]
+
+
+def create_mongo_client(settings: ServiceSettings) -> AsyncMongoClient[Document]:
+    """Creating the client does no I/O; it connects on first use."""
+    return AsyncMongoClient(
+        settings.mongodb_uri,
+        maxPoolSize=MAX_POOL_SIZE,
+        tz_aware=True,
+        serverSelectionTimeoutMS=5000,
+        appname=settings.service_name,
+    )
+
+
+async def ping(database: AsyncDatabase[Document]) -> bool:
+    try:
+        await database.command("ping")
+    except Exception:
+        return False
+    return True
+
+
+async def insert_new(
+    database: AsyncDatabase[Document], collection: str, documents: list[Document]
+) -> set[Any]:
+    """Insert documents keyed by `_id`; a duplicate key means "already done". Returns new ids.
+
+    This is the idempotency check of the hot path: on FerretDB an insert is cheap while a
+    filtered update is a full scan.
+    """
+    inserted: set[Any] = set()
+    for start in range(0, len(documents), MAX_BULK_STATEMENTS):
+        chunk = documents[start : start + MAX_BULK_STATEMENTS]
+        duplicates: set[int] = set()
+        try:
+            await database[collection].insert_many(chunk, ordered=False)
+        except BulkWriteError as error:
+            for failure in error.details.get("writeErrors", []):
+                if failure.get("code") != DUPLICATE_KEY:
+                    raise
+                duplicates.add(failure["index"])
+        inserted.update(doc["_id"] for i, doc in enumerate(chunk) if i not in duplicates)
+    return inserted

@@ -1,0 +1,30 @@
+"""Settings shared by every service; each service subclasses with its own env prefix."""
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Infrastructure addresses are shared across services, so they read unprefixed variables."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    service_name: str = "tiaojie"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "kafka_bootstrap_servers"),
+    )
+    mongodb_uri: str = Field(
+        default="mongodb://127.0.0.1:27017/",
+        validation_alias=AliasChoices("MONGODB_URI", "mongodb_uri"),
+    )
+    mongodb_database: str = Field(
+        default="tiaojie",
+        validation_alias=AliasChoices("MONGODB_DATABASE", "mongodb_database"),
+    )
+    log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
+    consumer_max_records: int = 500
+    handler_max_attempts: int = Field(default=3, ge=1)
+    handler_retry_backoff_s: float = Field(default=0.5, ge=0)

@@ -1,0 +1,139 @@
+"""The real servers for integration tests, and one running stack shared by all of them.
+
+Addresses come from KAFKA_BOOTSTRAP_SERVERS / MONGODB_URI (set by `.ci/run` and by
+`python -m services.devstack up`), else from testcontainers where Docker runs, else the tests
+skip — and with TIAOJIE_REQUIRE_INFRA set, they fail instead.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from services.launcher import SERVICES, spawn, wait_healthy
+from tests.conftest import REQUIRE_INFRA
+
+
+@dataclass(frozen=True)
+class Infra:
+    kafka: str
+    mongodb_uri: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Stack:
+    infra: Infra
+    database: str
+    urls: dict[str, str]
+
+
+def _reachable(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _unavailable(reason: str) -> None:
+    if REQUIRE_INFRA:
+        pytest.fail(f"integration infrastructure required but unavailable: {reason}")
+    pytest.skip(reason)
+
+
+def _docker_available() -> bool:
+    if not shutil.which("docker"):
+        return False
+    probe = subprocess.run(["docker", "info"], capture_output=True, check=False, timeout=10)
+    return probe.returncode == 0
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    mongodb_uri = os.environ.get("MONGODB_URI")
+    if kafka and mongodb_uri:
+        mongo_address = mongodb_uri.split("//", 1)[1].split("/", 1)[0]
+        for address in (kafka.split(",")[0], mongo_address):
+            if not _reachable(address):
+                _unavailable(
+                    f"{address} does not answer; is `python -m services.devstack up` done?"
+                )
+        yield Infra(kafka, mongodb_uri, "local servers")
+        return
+    if _docker_available():
+        from testcontainers.kafka import KafkaContainer  # noqa: PLC0415 (Docker only)
+        from testcontainers.mongodb import MongoDbContainer  # noqa: PLC0415
+
+        with KafkaContainer().with_kraft() as kafka_c, MongoDbContainer("mongo:7") as mongo_c:
+            yield Infra(
+                kafka_c.get_bootstrap_server(), mongo_c.get_connection_url(), "testcontainers"
+            )
+        return
+    _unavailable(
+        "no KAFKA_BOOTSTRAP_SERVERS/MONGODB_URI and no Docker: run "
+        "`eval $(python -m services.devstack up)` first"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def stack(infra: Infra) -> Iterator[Stack]:
+    """The four services as real processes on free ports, over a database of their own."""
+    database = f"test_{uuid.uuid4().hex[:12]}"
+    env = dict(os.environ)
+    env.update(
+        KAFKA_BOOTSTRAP_SERVERS=infra.kafka,
+        MONGODB_URI=infra.mongodb_uri,
+        MONGODB_DATABASE=database,
+        HANDLER_RETRY_BACKOFF_S="0.1",
+    )
+    urls = {}
+    for name in SERVICES:
+        port = _free_port()
+        env[f"{name.upper()}_PORT"] = str(port)
+        urls[name] = f"http://127.0.0.1:{port}"
+    log_dir = Path(tempfile.mkdtemp(prefix="tiaojie-stack-"))
+    processes = {}
+    try:
+        for name in SERVICES:
+            with (log_dir / f"{name}.log").open("ab") as log:
+                processes[name] = spawn(name, env, log)
+        for name, process in processes.items():
+            wait_healthy(urls[name], process)
+        yield Stack(infra, database, urls)
+    finally:
+        for process in processes.values():
+            process.terminate()
+        for name, process in processes.items():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            print(f"--- {name} log: {log_dir / (name + '.log')}")
+
+
+@pytest.fixture
+async def mongo(infra: Infra) -> AsyncIterator[AsyncMongoClient[dict[str, Any]]]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_uri, tz_aware=True)
+    try:
+        yield client
+    finally:
+        await client.close()

@@ -1,0 +1,61 @@
+"""Reading and writing topics directly, to check what really is on the broker."""
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeAlias
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
+
+
+async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        if not partitions:
+            await consumer.force_metadata_update()
+            partitions = [
+                TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()
+            ]
+        offsets: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        return offsets
+    finally:
+        await consumer.stop()
+
+
+async def read_until(
+    bootstrap: str,
+    start: dict[TopicPartition, int],
+    done: Callable[[list[Record]], bool],
+    *,
+    timeout_s: float = 20,
+) -> list[Record]:
+    """Every record after `start` until `done(records)` holds; fails on timeout."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    records: list[Record] = []
+    try:
+        consumer.assign(list(start))
+        for partition, offset in start.items():
+            consumer.seek(partition, offset)
+        deadline = time.monotonic() + timeout_s
+        while not done(records):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out; read {len(records)} records")
+            batches = await consumer.getmany(timeout_ms=200)
+            for batch in batches.values():
+                records.extend(batch)
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def produce(bootstrap: str, topic: str, value: bytes, key: bytes, **kwargs: Any) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value, key=key, **kwargs)
+    finally:
+        await producer.stop()

@@ -1,0 +1,72 @@
+"""A hotline dispute travels intake → Kafka → router → mediation queue on the real servers."""
+
+from typing import Any
+
+import httpx
+import pytest
+
+from contracts import topics
+from contracts.events import DisputeReported
+from tests.factories import JIANGHE, hotline_body
+from tests.integration.conftest import Stack
+from tests.integration.kafka_tools import end_offsets, read_until
+from tests.waiting import eventually
+
+pytestmark = pytest.mark.integration
+
+
+async def queued(client: httpx.AsyncClient, url: str, case_id: str) -> dict[str, Any] | None:
+    response = await client.get(f"{url}/v1/units/{JIANGHE}/queue")
+    response.raise_for_status()
+    return next((item for item in response.json() if item["case_id"] == case_id), None)
+
+
+async def test_hotline_dispute_reaches_the_village_queue(stack: Stack) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(f"{stack.urls['intake']}/v1/disputes", json=hotline_body())
+        assert response.status_code == 202, response.text
+        accepted = response.json()
+        item = await eventually(
+            lambda: queued(client, stack.urls["mediation"], accepted["dispute_id"]),
+            what="the case in the village queue",
+        )
+        assert item["tracking_number"] == accepted["tracking_number"]
+        assert (item["tier"], item["state"], item["priority"]) == (
+            "village",
+            "assigned",
+            "elevated",
+        )
+        case = (await client.get(f"{stack.urls['mediation']}/v1/cases/{item['case_id']}")).json()
+        assert case["trace"][0]["rule"] == "village_default"
+        assert case["dispute"]["parties"][0]["phone_hash"]
+
+
+async def test_bad_reports_are_refused_and_only_the_good_one_is_published(stack: Stack) -> None:
+    start = await end_offsets(stack.infra.kafka, topics.DISPUTES_REPORTED)
+    async with httpx.AsyncClient(timeout=10) as client:
+        intake = f"{stack.urls['intake']}/v1/disputes"
+        bad = await client.post(
+            intake, content=b'{"channel": "hotline",', headers={"content-type": "application/json"}
+        )
+        assert bad.status_code == 422
+        assert bad.json()["fields"][0]["field"] == "body"
+        missing = await client.post(intake, json={"channel": "hotline", "village_id": JIANGHE})
+        assert missing.status_code == 422
+        assert {"category", "description"} <= {f["field"] for f in missing.json()["fields"]}
+        good = await client.post(intake, json=hotline_body())
+        assert good.status_code == 202
+    good_id = good.json()["dispute_id"].encode()
+    records = await read_until(
+        stack.infra.kafka, start, lambda seen: any(r.key == good_id for r in seen)
+    )
+    assert [DisputeReported.model_validate_json(r.value).dispute.dispute_id for r in records] == [
+        good.json()["dispute_id"]
+    ]
+
+
+async def test_every_service_reports_health(stack: Stack) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        for name, url in stack.urls.items():
+            response = await client.get(f"{url}/healthz")
+            assert response.status_code == 200, name
+            assert all(response.json()["checks"].values()), name
