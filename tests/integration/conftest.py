@@ -97,7 +97,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def stack(infra: Infra) -> Iterator[Stack]:
     """The four services as real processes on free ports, over a database of their own."""
-    database = f"test_{uuid.uuid4().hex[:12]}"
+    run_id = uuid.uuid4().hex[:12]
+    database = f"test_{run_id}"
     env = dict(os.environ)
     env.update(
         KAFKA_BOOTSTRAP_SERVERS=infra.kafka,
@@ -109,6 +110,8 @@ def stack(infra: Infra) -> Iterator[Stack]:
     for name in SERVICES:
         port = _free_port()
         env[f"{name.upper()}_PORT"] = str(port)
+        # Consumer groups of their own, so two test runs on one broker never share partitions.
+        env[f"{name.upper()}_GROUP_ID"] = f"{name}-{run_id}"
         urls[name] = f"http://127.0.0.1:{port}"
     log_dir = Path(tempfile.mkdtemp(prefix="tiaojie-stack-"))
     processes = {}
