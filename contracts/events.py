@@ -5,18 +5,23 @@ HTTP bodies (in each service's models.py) forbid them instead.
 """
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4, uuid5
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.vocabulary import (
+    AgreementForm,
+    AlertKind,
     Category,
     Channel,
+    EscalationReason,
     HouseholdColor,
     PartyKind,
     Priority,
+    ReferralTarget,
     RiskFlag,
+    Satisfaction,
     Tier,
 )
 
@@ -126,15 +131,131 @@ class CaseRouted(Event):
     trace: tuple[RoutingStep, ...] = Field(description="Every routing decision, oldest first.")
 
 
-class CaseAssigned(Event):
+class CaseEvent(Event):
+    """What every lifecycle event says: which case, and who holds it now."""
+
+    case_id: str = Field(description="Case id.")
+    tier: Tier = Field(description="Tier holding the case when this happened.")
+    unit_id: str = Field(description="Unit holding the case when this happened.")
+
+
+class CaseAssigned(CaseEvent):
     """The case entered a unit's queue, for a mediator when one was chosen."""
 
     event_type: Literal["CaseAssigned"] = "CaseAssigned"
-    case_id: str = Field(description="Case id.")
     routing_seq: int = Field(ge=1, description="Routing this assignment follows.")
     tracking_number: str = Field(description="Tracking number of the report.")
-    tier: Tier = Field(description="Tier responsible.")
-    unit_id: str = Field(description="Unit whose queue holds the case.")
     mediator_id: str | None = Field(default=None, description="Mediator, if chosen.")
     priority: Priority = Field(description="Queue priority.")
     acceptance_due_at: datetime = Field(description="Accept before this time.")
+
+
+class CaseAccepted(CaseEvent):
+    """A mediator took the case on."""
+
+    event_type: Literal["CaseAccepted"] = "CaseAccepted"
+    mediator_id: str = Field(description="Mediator who accepted.")
+    on_time: bool = Field(description="Accepted before the acceptance deadline.")
+
+
+class MediationSessionHeld(CaseEvent):
+    """A mediation session took place."""
+
+    event_type: Literal["MediationSessionHeld"] = "MediationSessionHeld"
+    session_no: int = Field(ge=1, description="1 for the first session of the case.")
+    held_at: AwareDatetime = Field(description="When the session was held.")
+    participants: tuple[str, ...] = Field(default=(), description="Who took part.")
+    notes: str = Field(default="", max_length=10_000, description="What was said and agreed.")
+
+
+class CaseResolved(CaseEvent):
+    """The parties reached an agreement."""
+
+    event_type: Literal["CaseResolved"] = "CaseResolved"
+    agreement: AgreementForm = Field(description="Oral or written agreement.")
+    summary: str = Field(default="", max_length=10_000, description="Terms of the agreement.")
+    on_time: bool = Field(description="Resolved before the resolution deadline.")
+
+
+class CaseFailed(CaseEvent):
+    """No agreement at this tier; the case will be escalated."""
+
+    event_type: Literal["CaseFailed"] = "CaseFailed"
+    reason: str = Field(default="", max_length=10_000, description="Why mediation failed.")
+
+
+class CaseReferred(CaseEvent):
+    """The case left mediation for another institution."""
+
+    event_type: Literal["CaseReferred"] = "CaseReferred"
+    referred_to: ReferralTarget = Field(description="Court, arbitration, police or bureau.")
+    notes: str = Field(default="", max_length=10_000, description="Why and to whom.")
+
+
+class CaseWithdrawn(CaseEvent):
+    """The complainant withdrew the case."""
+
+    event_type: Literal["CaseWithdrawn"] = "CaseWithdrawn"
+    reason: str = Field(default="", max_length=10_000, description="Why it was withdrawn.")
+
+
+class AgreementFollowedUp(CaseEvent):
+    """Whether a resolved case's agreement was carried out."""
+
+    event_type: Literal["AgreementFollowedUp"] = "AgreementFollowedUp"
+    fulfilled: bool = Field(description="The agreement was carried out.")
+    notes: str = Field(default="", max_length=10_000, description="What was found.")
+
+
+class ReturnVisitRecorded(CaseEvent):
+    """The return visit (回访) after a resolution, with the parties' satisfaction."""
+
+    event_type: Literal["ReturnVisitRecorded"] = "ReturnVisitRecorded"
+    satisfaction: Satisfaction = Field(description="Satisfied, basically, or dissatisfied.")
+    notes: str = Field(default="", max_length=10_000, description="What the parties said.")
+
+
+class CaseReopened(CaseEvent):
+    """A resolved case was reported again (a rebound) and its chain reopened."""
+
+    event_type: Literal["CaseReopened"] = "CaseReopened"
+    rebound_dispute_id: str = Field(description="The new report that reopened the case.")
+
+
+class CaseEscalationRequested(CaseEvent):
+    """Mediation asks the router to move the case one tier up."""
+
+    event_type: Literal["CaseEscalationRequested"] = "CaseEscalationRequested"
+    reason: EscalationReason = Field(description="Failure or a missed deadline.")
+    routing_seq: int = Field(ge=1, description="The routing being escalated; the next is +1.")
+
+
+LifecycleEvent = Annotated[
+    CaseAssigned
+    | CaseAccepted
+    | MediationSessionHeld
+    | CaseResolved
+    | CaseFailed
+    | CaseReferred
+    | CaseWithdrawn
+    | AgreementFollowedUp
+    | ReturnVisitRecorded
+    | CaseReopened
+    | CaseEscalationRequested,
+    Field(discriminator="event_type"),
+]
+"""Everything published on the lifecycle topic, told apart by `event_type`."""
+
+
+class AlertRaised(Event):
+    """Something supervisors of the unit and every unit above it must hear about."""
+
+    event_type: Literal["AlertRaised"] = "AlertRaised"
+    alert_id: str = Field(description="Stable id: the same cause always gives the same alert id.")
+    kind: AlertKind = Field(description="escalation, deadline_breach, urgent_risk, ...")
+    priority: Priority = Field(description="How pressing the alert is.")
+    unit_id: str = Field(description="Unit where it happened; its ancestors are told too.")
+    case_id: str | None = Field(default=None, description="The case, when about one.")
+    tier: Tier | None = Field(default=None, description="Tier of the case, when about one.")
+    title: str = Field(description="One line for people, Chinese first.")
+    details: dict[str, Any] = Field(default_factory=dict, description="Facts behind the alert.")

@@ -1,4 +1,5 @@
-"""Kafka topic names, defined once. Every event on a case topic is keyed by its case id."""
+"""Kafka topic names, defined once. Events are keyed by their correlation id: the dispute id,
+which is also the case id, so one case's events stay in order on one partition."""
 
 from typing import Final
 
@@ -9,10 +10,13 @@ CASES_ROUTED: Final = "tiaojie.cases.routed"
 """CaseRouted, from router; key = case id (the dispute id)."""
 
 CASES_LIFECYCLE: Final = "tiaojie.cases.lifecycle"
-"""CaseAssigned and later lifecycle events, from mediation; key = case id."""
+"""LifecycleEvent (CaseAssigned ... CaseEscalationRequested), from mediation; key = case id."""
+
+ALERTS: Final = "tiaojie.alerts"
+"""AlertRaised, from router and mediation; key = case id, or unit id for unit alerts."""
 
 DEAD_LETTER: Final = "tiaojie.deadletter"
 """Events no handler could process, with the reason and origin in headers."""
 
-ALL: Final = (DISPUTES_REPORTED, CASES_ROUTED, CASES_LIFECYCLE, DEAD_LETTER)
+ALL: Final = (DISPUTES_REPORTED, CASES_ROUTED, CASES_LIFECYCLE, ALERTS, DEAD_LETTER)
 PARTITIONS: Final = 4

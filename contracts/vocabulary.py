@@ -95,3 +95,27 @@ _PRIORITY_RANK = {
     Priority.HIGH: 2,
     Priority.URGENT: 3,
 }
+
+
+class EscalationReason(StrEnum):
+    FAILED = "failed"
+    ACCEPTANCE_BREACH = "acceptance_deadline_breach"
+    RESOLUTION_BREACH = "resolution_deadline_breach"
+
+
+class ReferralTarget(StrEnum):
+    COURT = "court"
+    ARBITRATION = "arbitration"
+    POLICE = "police"
+    PETITION_BUREAU = "petition_bureau"
+
+
+class AgreementForm(StrEnum):
+    ORAL = "oral"
+    WRITTEN = "written"
+
+
+class Satisfaction(StrEnum):
+    SATISFIED = "satisfied"
+    BASICALLY = "basically"
+    DISSATISFIED = "dissatisfied"
