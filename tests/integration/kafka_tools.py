@@ -10,15 +10,13 @@ Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
 
 async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
+    """Where each partition of `topic` ends now: read from here to see only what comes next."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        if not partitions:
-            await consumer.force_metadata_update()
-            partitions = [
-                TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()
-            ]
+        cluster = await consumer._client.fetch_all_metadata()
+        partitions = [TopicPartition(topic, p) for p in cluster.partitions_for_topic(topic) or ()]
+        assert partitions, f"topic {topic} does not exist"
         offsets: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
         return offsets
     finally:
