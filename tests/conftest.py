@@ -5,6 +5,19 @@ import os
 import pytest
 
 REQUIRE_INFRA = os.environ.get("TIAOJIE_REQUIRE_INFRA", "") not in ("", "0", "false")
+SERVERS_USED: list[str] = []
+"""Filled by the integration fixtures: which real servers the integration tests talked to."""
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    outcomes = {"passed": 0, "failed": 0, "skipped": 0}
+    for outcome in outcomes:
+        for report in terminalreporter.stats.get(outcome, []):
+            if "tests/integration/" in report.nodeid and report.when in ("call", "setup"):
+                outcomes[outcome] += 1
+    servers = "; ".join(SERVERS_USED) or "no servers"
+    counts = ", ".join(f"{count} {outcome}" for outcome, count in outcomes.items())
+    terminalreporter.write_line(f"integration tests: {counts} — against {servers}")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

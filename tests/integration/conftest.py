@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, MongoClient
 
 from services.launcher import SERVICES, spawn, wait_healthy
-from tests.conftest import REQUIRE_INFRA
+from tests.conftest import REQUIRE_INFRA, SERVERS_USED
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,31 @@ def _docker_available() -> bool:
     return probe.returncode == 0
 
 
+def _describe(infra: Infra) -> str:
+    """Name the servers as they name themselves, so the summary proves what was tested."""
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        infra.mongodb_uri, serverSelectionTimeoutMS=5000
+    )
+    try:
+        info = client.admin.command("buildInfo")
+    finally:
+        client.close()
+    database = (
+        f"FerretDB {info['ferretdbVersion'].replace('unknown', '1.x')} (wire {info['version']})"
+        if "ferretdbVersion" in info
+        else f"MongoDB {info.get('version')}"
+    )
+    return f"Apache Kafka at {infra.kafka} and {database} at {infra.mongodb_uri} ({infra.source})"
+
+
 @pytest.fixture(scope="session")
 def infra() -> Iterator[Infra]:
+    for found in _find_infra():
+        SERVERS_USED.append(_describe(found))
+        yield found
+
+
+def _find_infra() -> Iterator[Infra]:
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     mongodb_uri = os.environ.get("MONGODB_URI")
     if kafka and mongodb_uri:
