@@ -89,6 +89,16 @@ class Dispute(BaseModel):
     incident_at: AwareDatetime | None = Field(default=None, description="When it happened.")
     needs_triage: bool = Field(default=False, description="Place or nature unclear: county desk.")
     triage_reason: str | None = Field(default=None, description="Why it needs triage.")
+    possible_duplicate_of: str | None = Field(
+        default=None, description="An earlier dispute with the same parties, village and category."
+    )
+
+    def match_keys(self) -> tuple[str, ...]:
+        """Keys under which "the same dispute" is recognised again: one per hashed party
+        identifier, within the same village and category. Never built from raw numbers."""
+        place = self.village_id or self.grid_id or ""
+        hashes = sorted({party.phone_hash for party in self.parties if party.phone_hash})
+        return tuple(f"{place}|{self.category.value}|{digest}" for digest in hashes)
 
 
 class DisputeReported(Event):
@@ -129,6 +139,9 @@ class CaseRouted(Event):
     acceptance_due_at: datetime = Field(description="Accept before this time.")
     resolution_due_at: datetime = Field(description="Resolve before this time.")
     trace: tuple[RoutingStep, ...] = Field(description="Every routing decision, oldest first.")
+    rebound_of: str | None = Field(
+        default=None, description="A resolved case this report re-opens (a rebound), if any."
+    )
 
 
 class CaseEvent(Event):
@@ -137,6 +150,7 @@ class CaseEvent(Event):
     case_id: str = Field(description="Case id.")
     tier: Tier = Field(description="Tier holding the case when this happened.")
     unit_id: str = Field(description="Unit holding the case when this happened.")
+    mediator_id: str | None = Field(default=None, description="Mediator holding the case, if any.")
 
 
 class CaseAssigned(CaseEvent):
@@ -145,7 +159,6 @@ class CaseAssigned(CaseEvent):
     event_type: Literal["CaseAssigned"] = "CaseAssigned"
     routing_seq: int = Field(ge=1, description="Routing this assignment follows.")
     tracking_number: str = Field(description="Tracking number of the report.")
-    mediator_id: str | None = Field(default=None, description="Mediator, if chosen.")
     priority: Priority = Field(description="Queue priority.")
     acceptance_due_at: datetime = Field(description="Accept before this time.")
 
@@ -175,6 +188,9 @@ class CaseResolved(CaseEvent):
     agreement: AgreementForm = Field(description="Oral or written agreement.")
     summary: str = Field(default="", max_length=10_000, description="Terms of the agreement.")
     on_time: bool = Field(description="Resolved before the resolution deadline.")
+    match_keys: tuple[str, ...] = Field(
+        default=(), description="Dispute.match_keys() of the case, to recognise a rebound."
+    )
 
 
 class CaseFailed(CaseEvent):
@@ -228,6 +244,8 @@ class CaseEscalationRequested(CaseEvent):
     event_type: Literal["CaseEscalationRequested"] = "CaseEscalationRequested"
     reason: EscalationReason = Field(description="Failure or a missed deadline.")
     routing_seq: int = Field(ge=1, description="The routing being escalated; the next is +1.")
+    dispute: Dispute = Field(description="The report, so the router can decide again alone.")
+    trace: tuple[RoutingStep, ...] = Field(description="The routing so far, oldest first.")
 
 
 LifecycleEvent = Annotated[
@@ -254,7 +272,9 @@ class AlertRaised(Event):
     alert_id: str = Field(description="Stable id: the same cause always gives the same alert id.")
     kind: AlertKind = Field(description="escalation, deadline_breach, urgent_risk, ...")
     priority: Priority = Field(description="How pressing the alert is.")
-    unit_id: str = Field(description="Unit where it happened; its ancestors are told too.")
+    unit_id: str = Field(
+        description="Where it happened (the village for a case); its ancestors are told too."
+    )
     case_id: str | None = Field(default=None, description="The case, when about one.")
     tier: Tier | None = Field(default=None, description="Tier of the case, when about one.")
     title: str = Field(description="One line for people, Chinese first.")
