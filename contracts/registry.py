@@ -1,0 +1,131 @@
+"""The jurisdiction registry: county → towns → villages → basic grids, their mediation bodies,
+mediators and WeChat groups. Data lives in `contracts/data/<county>.json`; this module only
+reads it and answers questions about it (no I/O after loading).
+"""
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from contracts.ids import ancestors
+from contracts.vocabulary import Category, Tier
+
+UnitKind = Literal["county", "town", "village", "grid"]
+DATA_DIR = Path(__file__).with_name("data")
+
+
+@dataclass(frozen=True)
+class Unit:
+    id: str
+    kind: UnitKind
+    name: str
+    name_en: str
+    parent_id: str | None
+    mediation_body: str | None = None
+    """Name of the mediation body of a county, town or village (none for grids)."""
+    lat: float | None = None
+    lon: float | None = None
+
+
+@dataclass(frozen=True)
+class Mediator:
+    id: str
+    unit_id: str
+    name: str
+    categories: frozenset[Category]
+    """Categories the mediator handles; every mediator handles `other`."""
+
+
+@dataclass(frozen=True)
+class Registry:
+    version: str
+    units: dict[str, Unit]
+    mediators: dict[str, Mediator]
+    wechat_groups: dict[str, str]
+    """WeChat group id → village id."""
+    children: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def county(self) -> Unit:
+        return next(unit for unit in self.units.values() if unit.kind == "county")
+
+    def unit(self, unit_id: str) -> Unit | None:
+        return self.units.get(unit_id)
+
+    def village_of(self, unit_id: str) -> Unit | None:
+        """The village a village or grid id lies in."""
+        for candidate in ancestors(unit_id):
+            unit = self.units.get(candidate)
+            if unit is not None and unit.kind == "village":
+                return unit
+        return None
+
+    def town_of(self, unit_id: str) -> Unit | None:
+        for candidate in ancestors(unit_id):
+            unit = self.units.get(candidate)
+            if unit is not None and unit.kind == "town":
+                return unit
+        return None
+
+    def mediation_unit(self, place_id: str, tier: Tier) -> Unit:
+        """The unit whose mediators take a case at `tier` for a dispute at `place_id`."""
+        if tier in (Tier.VILLAGE, Tier.GRID):
+            village = self.village_of(place_id)
+            if village is not None:
+                return village
+        if tier in (Tier.VILLAGE, Tier.GRID, Tier.TOWN):
+            town = self.town_of(place_id)
+            if town is not None:
+                return town
+        return self.county
+
+    def mediators_of(self, unit_id: str) -> list[Mediator]:
+        return sorted(
+            (m for m in self.mediators.values() if m.unit_id == unit_id), key=lambda m: m.id
+        )
+
+    def children_of(self, unit_id: str, kind: UnitKind | None = None) -> list[Unit]:
+        units = [self.units[child] for child in self.children.get(unit_id, ())]
+        return [unit for unit in units if kind is None or unit.kind == kind]
+
+
+def _parse(raw: dict[str, object]) -> Registry:
+    units_raw = raw["units"]
+    mediators_raw = raw["mediators"]
+    groups_raw = raw["wechat_groups"]
+    assert isinstance(units_raw, list)
+    assert isinstance(mediators_raw, list)
+    assert isinstance(groups_raw, dict)
+    units = {item["id"]: Unit(**item) for item in units_raw}
+    mediators = {
+        item["id"]: Mediator(
+            id=item["id"],
+            unit_id=item["unit_id"],
+            name=item["name"],
+            categories=frozenset(Category(code) for code in item["categories"]),
+        )
+        for item in mediators_raw
+    }
+    children: dict[str, list[str]] = {}
+    for unit in units.values():
+        if unit.parent_id is not None:
+            children.setdefault(unit.parent_id, []).append(unit.id)
+    return Registry(
+        version=str(raw["version"]),
+        units=units,
+        mediators=mediators,
+        wechat_groups={str(k): str(v) for k, v in groups_raw.items()},
+        children={parent: tuple(sorted(ids)) for parent, ids in children.items()},
+    )
+
+
+def load_registry(path: Path) -> Registry:
+    return _parse(json.loads(path.read_text(encoding="utf-8")))
+
+
+@cache
+def hanyin() -> Registry:
+    """The Hanyin County sample the product ships with as demo data."""
+    return load_registry(DATA_DIR / "hanyin.json")
