@@ -1,0 +1,125 @@
+"""One translation table for every visible string: zh-CN by default, English on request.
+
+A page picks its language from `?lang=`, then the `lang` cookie, then Accept-Language.
+"""
+
+from collections.abc import Mapping
+from typing import Final
+
+from starlette.requests import Request
+
+ZH: Final = "zh-CN"
+EN: Final = "en"
+LANGUAGES: Final = (ZH, EN)
+
+# key → (zh-CN, en). Vocabulary labels use "<kind>.<code>" keys (DOMAIN.md's names).
+TEXT: Final[Mapping[str, tuple[str, str]]] = {
+    "app.name": ("调解", "tiaojie"),
+    "app.tagline": ("小事不出村、大事不出镇、矛盾不上交", "Small matters stay in the village"),
+    "nav.operator": ("接线员", "Operator"),
+    "nav.mediator": ("调解员", "Mediator"),
+    "nav.supervisor": ("督办", "Supervisor"),
+    "nav.language": ("English", "中文"),
+    "nav.skip": ("跳到正文", "Skip to content"),
+    "category.neighbour": ("邻里纠纷", "Neighbour dispute"),
+    "category.family": ("婚姻家庭纠纷", "Marriage and family"),
+    "category.inheritance": ("继承纠纷", "Inheritance"),
+    "category.housing_site": ("宅基地纠纷", "Housing site"),
+    "category.land_boundary": ("土地山林权属纠纷", "Land and forest boundary"),
+    "category.land_requisition": ("征地拆迁纠纷", "Land requisition and relocation"),
+    "category.wage_arrears": ("劳资纠纷", "Wage arrears"),
+    "category.traffic_accident": ("交通事故纠纷", "Traffic accident"),
+    "category.medical": ("医疗纠纷", "Medical dispute"),
+    "category.contract_debt": ("合同债务纠纷", "Contract and debt"),
+    "category.property_management": ("物业纠纷", "Property management"),
+    "category.environment": ("环境污染纠纷", "Environmental pollution"),
+    "category.consumer": ("消费纠纷", "Consumer dispute"),
+    "category.other": ("其他纠纷", "Other"),
+    "risk.violence_threat": ("扬言暴力", "Threat of violence"),
+    "risk.weapon": ("持械", "Weapon"),
+    "risk.self_harm": ("自伤自残倾向", "Self-harm risk"),
+    "risk.minor_at_risk": ("未成年人受害风险", "Minor at risk"),
+    "risk.criminal_escalation": ("民转刑风险", "Risk of turning criminal"),
+    "risk.group_incident": ("群体性事件苗头", "Signs of a group incident"),
+    "party.person": ("个人", "Person"),
+    "party.household": ("家庭户", "Household"),
+    "party.enterprise": ("企业", "Enterprise"),
+    "party.collective": ("村组集体", "Village collective"),
+    "party.government": ("政府机关", "Government body"),
+    "color.green": ("放心户（绿）", "Green household"),
+    "color.yellow": ("关心户（黄）", "Yellow household"),
+    "color.red": ("连心户（红）", "Red household"),
+    "tier.grid": ("网格", "Grid"),
+    "tier.village": ("村", "Village"),
+    "tier.town": ("镇", "Town"),
+    "tier.county": ("县", "County"),
+    "state.received": ("已受理", "Received"),
+    "state.routed": ("已分流", "Routed"),
+    "state.assigned": ("已分派", "Assigned"),
+    "state.accepted": ("已接案", "Accepted"),
+    "state.in_mediation": ("调解中", "In mediation"),
+    "state.resolved": ("调解成功", "Resolved"),
+    "state.failed": ("调解不成", "Failed"),
+    "state.referred": ("已移交", "Referred"),
+    "state.withdrawn": ("已撤回", "Withdrawn"),
+    "state.reopened": ("已重启", "Reopened"),
+    "alert.escalation": ("案件升级", "Escalation"),
+    "alert.deadline_breach": ("超期未办", "Deadline missed"),
+    "alert.urgent_risk": ("紧急风险", "Urgent risk"),
+    "alert.unit_saturated": ("调解力量饱和", "Unit saturated"),
+    "alert.rebound": ("矛盾反弹", "Rebound"),
+    "priority.normal": ("一般", "Normal"),
+    "priority.elevated": ("关注", "Elevated"),
+    "priority.high": ("优先", "High"),
+    "priority.urgent": ("紧急", "Urgent"),
+    "channel.hotline": ("热线", "Hotline"),
+    "channel.wechat": ("微信群", "WeChat group"),
+    "channel.grid": ("网格员上报", "Grid report"),
+    "channel.petition": ("信访代理", "Petition agent"),
+    "channel.open311": ("Open311", "Open311"),
+}
+
+
+class Translator:
+    def __init__(self, language: str) -> None:
+        self.language = language if language in LANGUAGES else ZH
+        self._index = LANGUAGES.index(self.language)
+
+    def __call__(self, key: str) -> str:
+        """A missing key shows itself, so a forgotten string is seen at once and tested for."""
+        entry = TEXT.get(key)
+        return entry[self._index] if entry else key
+
+    def label(self, kind: str, code: str) -> str:
+        return self(f"{kind}.{code}")
+
+    @property
+    def other_language(self) -> str:
+        return EN if self.language == ZH else ZH
+
+
+def pick_language(request: Request) -> str:
+    for candidate in (request.query_params.get("lang"), request.cookies.get("lang")):
+        if candidate in LANGUAGES:
+            return candidate
+    return _from_accept_language(request.headers.get("accept-language", ""))
+
+
+def _from_accept_language(header: str) -> str:
+    """The first of zh / en the browser ranks highest; Chinese when it names neither."""
+    ranked = []
+    for part in header.split(","):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        ranked.append((quality, tag.strip().lower()))
+    for _, tag in sorted(ranked, key=lambda item: -item[0]):
+        if tag.startswith("zh"):
+            return ZH
+        if tag.startswith("en"):
+            return EN
+    return ZH

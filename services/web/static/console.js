@@ -1,0 +1,19 @@
+// Shared helpers for the consoles: JSON forms that show each refused field beside its input.
+"use strict";
+
+window.tiaojie = {
+  /** Shows the 422 messages next to their fields; returns true when there were any. */
+  showFieldErrors(form, body) {
+    form.querySelectorAll(".error[data-for]").forEach((el) => { el.textContent = ""; });
+    form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+    const fields = (body && body.fields) || [];
+    for (const { field, message } of fields) {
+      const slot = form.querySelector(`.error[data-for="${CSS.escape(field)}"]`)
+        || form.querySelector('.error[data-for="body"]');
+      if (slot) slot.textContent = message;
+      const input = form.querySelector(`[name="${CSS.escape(field)}"]`);
+      if (input) input.setAttribute("aria-invalid", "true");
+    }
+    return fields.length > 0;
+  },
+};
