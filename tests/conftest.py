@@ -15,6 +15,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         for report in terminalreporter.stats.get(outcome, []):
             if "tests/integration/" in report.nodeid and report.when in ("call", "setup"):
                 outcomes[outcome] += 1
+    if not any(outcomes.values()):
+        return
     servers = "; ".join(SERVERS_USED) or "no servers"
     counts = ", ".join(f"{count} {outcome}" for outcome, count in outcomes.items())
     terminalreporter.write_line(f"integration tests: {counts} — against {servers}")

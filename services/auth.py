@@ -1,0 +1,181 @@
+"""Who is calling: signed bearer tokens (JWT, HS256) carrying a role and a jurisdiction unit.
+
+Keys rotate by key id: `AUTH_KEYS="k2:<secret>,k1:<secret>"` signs with the first and verifies
+with any, so tokens issued under k1 keep working until k1 is removed.
+`python -m services.auth issue --role mediator --unit hanyin-shuangru-jianghe --subject med-1`
+prints a token.
+"""
+
+import argparse
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+import jwt
+from fastapi import Depends, HTTPException, Request, status
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contracts.ids import UNIT_ID_PATTERN, is_within
+
+ISSUER = "tiaojie"
+
+
+class Role(StrEnum):
+    OPERATOR = "operator"
+    GRID_WORKER = "grid_worker"
+    PETITION_AGENT = "petition_agent"
+    MEDIATOR = "mediator"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+SUBMITTERS = frozenset({Role.OPERATOR, Role.GRID_WORKER, Role.PETITION_AGENT})
+
+
+class AuthSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    auth_keys: str = Field(
+        default="dev1:tiaojie-development-signing-key-change-me",
+        description="Comma-separated key-id:secret; the first signs, all verify.",
+    )
+    token_ttl_hours: float = 12.0
+
+    def keys(self) -> dict[str, str]:
+        pairs = (entry.strip().partition(":") for entry in self.auth_keys.split(","))
+        return {key_id: secret for key_id, _, secret in pairs if key_id and secret}
+
+    @property
+    def signing_key_id(self) -> str:
+        return next(iter(self.keys()))
+
+
+class Principal(BaseModel):
+    subject: str
+    role: Role
+    unit_id: str = Field(pattern=UNIT_ID_PATTERN)
+    token_id: str
+
+    def can_read_unit(self, unit_id: str) -> bool:
+        """Supervisors read their subtree, mediators their own unit, admins everything."""
+        if self.role is Role.ADMIN:
+            return True
+        if self.role is Role.SUPERVISOR:
+            return is_within(unit_id, self.unit_id)
+        return self.role is Role.MEDIATOR and unit_id == self.unit_id
+
+    def can_act_on_unit(self, unit_id: str) -> bool:
+        """Only the unit's own mediators change its cases."""
+        return self.role is Role.MEDIATOR and unit_id == self.unit_id
+
+
+class AuthError(Exception):
+    pass
+
+
+def issue_token(
+    settings: AuthSettings, *, subject: str, role: Role, unit_id: str, ttl: timedelta | None = None
+) -> str:
+    now = datetime.now(UTC)
+    claims = {
+        "iss": ISSUER,
+        "sub": subject,
+        "role": role.value,
+        "unit": unit_id,
+        "jti": uuid.uuid4().hex,
+        "iat": now,
+        "exp": now + (ttl or timedelta(hours=settings.token_ttl_hours)),
+    }
+    key_id = settings.signing_key_id
+    return jwt.encode(claims, settings.keys()[key_id], algorithm="HS256", headers={"kid": key_id})
+
+
+def _secret_for(settings: AuthSettings, token: str) -> str:
+    try:
+        key_id = jwt.get_unverified_header(token).get("kid")
+    except jwt.InvalidTokenError as error:
+        raise AuthError(f"invalid token: {error}") from error
+    secret = settings.keys().get(str(key_id))
+    if secret is None:
+        raise AuthError(f"unknown key id {key_id!r}")
+    return secret
+
+
+def verify_token(settings: AuthSettings, token: str) -> Principal:
+    secret = _secret_for(settings, token)
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=["HS256"],
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "sub", "iss", "jti"]},
+        )
+        return Principal(
+            subject=claims["sub"],
+            role=claims["role"],
+            unit_id=claims["unit"],
+            token_id=claims["jti"],
+        )
+    except jwt.ExpiredSignatureError as error:
+        raise AuthError("token expired") from error
+    except (jwt.InvalidTokenError, KeyError, ValueError) as error:
+        raise AuthError(f"invalid token: {error}") from error
+
+
+def bearer(settings: AuthSettings) -> object:
+    """A FastAPI dependency giving the caller's Principal, or 401."""
+
+    def dependency(request: Request) -> Principal:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise _unauthorized("missing bearer token")
+        try:
+            return verify_token(settings, token.strip())
+        except AuthError as error:
+            raise _unauthorized(str(error)) from error
+
+    return Depends(dependency)
+
+
+def _unauthorized(reason: str) -> HTTPException:
+    return HTTPException(
+        status_code=status.HTTP_401_UNAUTHORIZED,
+        detail=reason,
+        headers={"WWW-Authenticate": 'Bearer realm="tiaojie"'},
+    )
+
+
+def forbid(reason: str) -> HTTPException:
+    return HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail=reason)
+
+
+def require_role(principal: Principal, *roles: Role) -> None:
+    if principal.role not in roles:
+        allowed = ", ".join(role.value for role in roles)
+        raise forbid(f"role {principal.role.value} may not do this (allowed: {allowed})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.auth", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    issue = sub.add_parser("issue", help="print a signed token")
+    issue.add_argument("--role", required=True, choices=[role.value for role in Role])
+    issue.add_argument("--unit", required=True, help="jurisdiction unit id, e.g. hanyin-shuangru")
+    issue.add_argument("--subject", required=True, help="who the token is for")
+    issue.add_argument("--hours", type=float, default=None, help="lifetime (default from settings)")
+    args = parser.parse_args(argv)
+    ttl = timedelta(hours=args.hours) if args.hours else None
+    print(
+        issue_token(
+            AuthSettings(), subject=args.subject, role=Role(args.role), unit_id=args.unit, ttl=ttl
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
