@@ -1,0 +1,46 @@
+"""Per-caller token buckets, in process: a burst is allowed, a flood gets 429 with Retry-After.
+
+Each replica limits on its own, so N replicas allow N times the rate; that bounds abuse well
+enough for intake, where a shared store would put a write on every request.
+"""
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from fastapi import HTTPException, status
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+@dataclass
+class RateLimiter:
+    rate_per_s: float
+    burst: int
+    clock: Callable[[], float] = time.monotonic
+    _buckets: dict[str, _Bucket] = field(default_factory=dict)
+
+    def check(self, key: str) -> float:
+        """Take one token for `key`; returns 0 when allowed, else seconds until the next one."""
+        now = self.clock()
+        bucket = self._buckets.setdefault(key, _Bucket(tokens=float(self.burst), updated=now))
+        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate_per_s)
+        bucket.updated = now
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            return 0.0
+        return (1 - bucket.tokens) / self.rate_per_s
+
+    def enforce(self, key: str) -> None:
+        wait_s = self.check(key)
+        if wait_s > 0:
+            raise HTTPException(
+                status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+                detail="too many requests; slow down",
+                headers={"Retry-After": str(max(1, math.ceil(wait_s)))},
+            )
