@@ -15,8 +15,11 @@ CASES_LIFECYCLE: Final = "tiaojie.cases.lifecycle"
 ALERTS: Final = "tiaojie.alerts"
 """AlertRaised, from router and mediation; key = case id, or unit id for unit alerts."""
 
+AUDIT: Final = "tiaojie.audit"
+"""AuditRecorded, from every service; key = case id, or the caller's subject."""
+
 DEAD_LETTER: Final = "tiaojie.deadletter"
 """Events no handler could process, with the reason and origin in headers."""
 
-ALL: Final = (DISPUTES_REPORTED, CASES_ROUTED, CASES_LIFECYCLE, ALERTS, DEAD_LETTER)
+ALL: Final = (DISPUTES_REPORTED, CASES_ROUTED, CASES_LIFECYCLE, ALERTS, AUDIT, DEAD_LETTER)
 PARTITIONS: Final = 4
