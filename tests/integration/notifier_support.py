@@ -165,7 +165,12 @@ class Mailbox:
         return [m for m in self.messages if m["X-Tiaojie-Idempotency-Key"] == key]
 
     def mentioning(self, text: str) -> list[Message]:
-        return [m for m in self.messages if text in str(m.get_payload(decode=True), "utf-8")]
+        return [m for m in self.messages if text in body_text(m)]
+
+
+def body_text(message: Message) -> str:
+    payload = message.get_payload(decode=True)
+    return payload.decode() if isinstance(payload, bytes) else ""
 
 
 @contextmanager
