@@ -57,6 +57,7 @@ def create_app(
         @asynccontextmanager
         async def step() -> AsyncIterator[None]:
             await log.ensure_indexes()
+            await ledger.ensure_indexes()
             await cache.refresh()  # before the consumer or the sweep needs a subscription
             try:
                 yield

@@ -34,6 +34,12 @@ class NotifierSettings(ServiceSettings):
     stream_poll_s: float = Field(default=1.0, gt=0)
     stream_settle_s: float = Field(default=1.0, ge=0)
     stream_heartbeat_s: float = Field(default=15.0, gt=0)
+    stream_max_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="End a stream after this long; the client reconnects with Last-Event-ID, "
+        "so no stream holds up a shutdown or a proxy for ever.",
+    )
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25

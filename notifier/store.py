@@ -155,6 +155,11 @@ class Ledger(LeasedJobs):
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         super().__init__(database, DELIVERIES)
 
+    async def ensure_indexes(self) -> None:
+        """Serve the sweep and the digest flush on MongoDB (FerretDB scans either way)."""
+        await self._jobs.create_index([("state", ASCENDING), ("lease_until", ASCENDING)])
+        await self._jobs.create_index([("state", ASCENDING), ("due_at", ASCENDING)])
+
     async def due_for_digest(self, now: datetime, limit: int) -> list[Document]:
         query = {"state": DIGEST_PENDING, "due_at": {"$lte": now}}
         return await self._jobs.find(query).limit(limit).to_list()

@@ -34,8 +34,8 @@ async def alert_events(
     another's but stored it just after is still read in order, not skipped by the cursor.
     """
     yield f"retry: {RETRY_MS}\n\n"
-    quiet_since = time.monotonic()
-    while True:
+    quiet_since = started = time.monotonic()
+    while time.monotonic() - started < settings.stream_max_s:
         horizon = StreamIds.floor(clock() - timedelta(seconds=settings.stream_settle_s))
         page = await log.after(cursor, horizon, PAGE)
         for document in page:
