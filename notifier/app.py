@@ -1,21 +1,85 @@
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime
+
+import httpx
 from fastapi import FastAPI
 
+from notifier.api import create_router
+from notifier.background import DigestFlusher, Sweeper, periodically
+from notifier.channels import EmailSender, WebhookSender
+from notifier.delivery import DeadLetters, Deliverer
+from notifier.handlers import subscribe_alerts
+from notifier.service import Dispatcher, SubscriptionCache
 from notifier.settings import NotifierSettings
+from notifier.store import DIGESTS, AlertLog, LeasedJobs, Ledger, SubscriptionStore
 from services.broker import create_broker, running_broker
 from services.http import chain_lifespans, create_service_app
 from services.logging import configure_logging
 from services.mongo import create_mongo_client, ping
 
 
-def create_app(settings: NotifierSettings | None = None) -> FastAPI:
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    settings: NotifierSettings | None = None, *, clock: Callable[[], datetime] = utc_now
+) -> FastAPI:
     settings = settings or NotifierSettings()
     logger = configure_logging(settings.service_name, settings.log_level)
     broker = create_broker(settings, logger)
-    database = create_mongo_client(settings)[settings.mongodb_database]
+    client = create_mongo_client(settings)
+    database = client[settings.mongodb_database]
+    subscriptions = SubscriptionStore(database)
+    cache = SubscriptionCache(subscriptions, logger)
+    log = AlertLog(database)
+    ledger = Ledger(database)
+    digests = LeasedJobs(database, DIGESTS)
+    http = httpx.AsyncClient(timeout=settings.delivery_timeout_s, follow_redirects=False)
+    deliverer = Deliverer(
+        subscriptions=cache.get,
+        webhook=WebhookSender(http, clock),
+        email=EmailSender(settings),
+        dead_letters=DeadLetters(broker, settings.group_id, clock),
+        settings=settings,
+        logger=logger,
+        clock=clock,
+    )
+    dispatcher = Dispatcher(
+        cache=cache, log=log, ledger=ledger, deliverer=deliverer, settings=settings, clock=clock
+    )
+    subscribe_alerts(broker, dispatcher, settings, logger)
+    sweeper = Sweeper([ledger, digests], deliverer, settings, clock)
+    flusher = DigestFlusher(ledger, digests, deliverer, settings, clock)
+
+    def open_stores() -> AbstractAsyncContextManager[None]:
+        @asynccontextmanager
+        async def step() -> AsyncIterator[None]:
+            await log.ensure_indexes()
+            await ledger.ensure_indexes()
+            await cache.refresh()  # before the consumer or the sweep needs a subscription
+            try:
+                yield
+            finally:
+                await deliverer.stop()
+                await http.aclose()
+                await client.close()
+
+        return step()
+
+    background = periodically(
+        {
+            "refresh subscriptions": (settings.subscriptions_refresh_s, cache.refresh),
+            "sweep deliveries": (settings.sweep_interval_s, sweeper.sweep),
+            "flush digests": (settings.digest_tick_s, flusher.flush),
+        },
+        logger,
+    )
     return create_service_app(
         broker=broker,
         title="tiaojie notifier",
-        routers=[],
+        routers=[create_router(subscriptions, cache, log, settings, clock)],
         checks={"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: ping(database)},
-        lifespan=chain_lifespans(running_broker(broker, settings)),
+        lifespan=chain_lifespans(open_stores, running_broker(broker, settings), background),
     )

@@ -1,3 +1,6 @@
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.settings import ServiceSettings
@@ -9,3 +12,46 @@ class NotifierSettings(ServiceSettings):
     service_name: str = "notifier"
     port: int = 8084
     group_id: str = "notifier"
+
+    subscriptions_refresh_s: float = Field(
+        default=30.0, gt=0, description="Reload the subscription cache this often."
+    )
+    # Retries of one webhook or e-mail delivery: exponential backoff with jitter.
+    delivery_attempts: int = Field(default=5, ge=1, le=20)
+    retry_base_s: float = Field(default=1.0, gt=0)
+    retry_max_s: float = Field(default=60.0, gt=0)
+    delivery_timeout_s: float = Field(default=10.0, gt=0)
+    delivery_lease_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="A claimed delivery not renewed for this long is resumed by the sweep.",
+    )
+    sweep_interval_s: float = Field(default=15.0, gt=0)
+    max_concurrent_deliveries: int = Field(default=20, ge=1)
+    digest_tick_s: float = Field(default=10.0, gt=0, description="How often due digests go.")
+    # Live stream: poll the alert log this often; alerts younger than the settle time wait, so
+    # an alert whose id was taken just before a concurrent writer's is never skipped.
+    stream_poll_s: float = Field(default=1.0, gt=0)
+    stream_settle_s: float = Field(default=1.0, ge=0)
+    stream_heartbeat_s: float = Field(default=15.0, gt=0)
+    stream_max_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="End a stream after this long; the client reconnects with Last-Event-ID, "
+        "so no stream holds up a shutdown or a proxy for ever.",
+    )
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "tiaojie-alerts@localhost"
+
+    @model_validator(mode="after")
+    def _lease_outlives_an_attempt(self) -> Self:
+        """The lease is renewed before each attempt; it must cover the attempt and the wait
+        before the next one, or the sweep would resume a delivery that is still running."""
+        if self.delivery_lease_s <= self.delivery_timeout_s + self.retry_max_s:
+            raise ValueError("delivery_lease_s must exceed delivery_timeout_s + retry_max_s")
+        return self

@@ -35,6 +35,8 @@ class Stack:
     infra: Infra
     database: str
     urls: dict[str, str]
+    smtp_port: int = 0
+    """Where the notifier sends e-mail; the notifier tests run an SMTP server there."""
 
 
 def _reachable(address: str) -> bool:
@@ -110,6 +112,20 @@ def _find_infra() -> Iterator[Infra]:
     )
 
 
+NOTIFIER_TEST_ENV = {
+    # Retries, digests and the live stream on a test's time scale.
+    "NOTIFIER_RETRY_BASE_S": "0.05",
+    "NOTIFIER_RETRY_MAX_S": "0.5",
+    "NOTIFIER_DELIVERY_TIMEOUT_S": "5",
+    "NOTIFIER_DELIVERY_LEASE_S": "6",
+    "NOTIFIER_SWEEP_INTERVAL_S": "0.5",
+    "NOTIFIER_DIGEST_TICK_S": "0.2",
+    "NOTIFIER_STREAM_POLL_S": "0.2",
+    "NOTIFIER_STREAM_SETTLE_S": "0.2",
+    "NOTIFIER_SMTP_HOST": "127.0.0.1",
+}
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -129,6 +145,8 @@ def stack(infra: Infra) -> Iterator[Stack]:
         MONGODB_DATABASE=database,
         HANDLER_RETRY_BACKOFF_S="0.1",
     )
+    smtp_port = _free_port()
+    env.update(NOTIFIER_TEST_ENV, NOTIFIER_SMTP_PORT=str(smtp_port))
     urls = {}
     for name in SERVICES:
         port = _free_port()
@@ -144,7 +162,7 @@ def stack(infra: Infra) -> Iterator[Stack]:
                 processes[name] = spawn(name, env, log)
         for name, process in processes.items():
             wait_healthy(urls[name], process)
-        yield Stack(infra, database, urls)
+        yield Stack(infra, database, urls, smtp_port)
     finally:
         for process in processes.values():
             process.terminate()

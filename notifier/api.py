@@ -1,0 +1,88 @@
+"""Subscriptions and the live alert stream."""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
+from fastapi.responses import StreamingResponse
+
+from contracts.ids import UNIT_ID_PATTERN, is_within
+from notifier.models import Subscription, SubscriptionIn, WebhookDelivery
+from notifier.service import SubscriptionCache
+from notifier.settings import NotifierSettings
+from notifier.store import STREAM_ID_PATTERN, AlertLog, StreamIds, SubscriptionStore
+from notifier.stream import alert_events
+
+SubscriptionIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{24}$")]
+
+
+def create_router(
+    store: SubscriptionStore,
+    cache: SubscriptionCache,
+    log: AlertLog,
+    settings: NotifierSettings,
+    clock: Callable[[], datetime],
+) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["notifier"])
+
+    async def load(subscription_id: str) -> Subscription:
+        document = await store.get(subscription_id)
+        if document is None:
+            raise HTTPException(status_code=404, detail=f"no subscription {subscription_id}")
+        return Subscription.from_document(document)
+
+    @router.post("/subscriptions", status_code=201)
+    async def subscribe(body: SubscriptionIn) -> dict[str, Any]:
+        """Subscribe to alerts in a unit and everything below it. A webhook's signing secret
+        is shown in this answer only; keep it to verify `X-Tiaojie-Signature`."""
+        subscription = Subscription.create(body, clock())
+        await store.add(subscription.to_document())
+        cache.put(subscription)
+        view = subscription.public()
+        if isinstance(subscription.delivery, WebhookDelivery):
+            view["secret"] = subscription.delivery.secret
+        return view
+
+    @router.get("/subscriptions")
+    async def list_subscriptions(
+        unit_id: Annotated[
+            str | None,
+            Query(pattern=UNIT_ID_PATTERN, description="Only those that cover this unit."),
+        ] = None,
+    ) -> list[dict[str, Any]]:
+        subscriptions = [Subscription.from_document(d) for d in await store.all()]
+        if unit_id is not None:
+            subscriptions = [s for s in subscriptions if is_within(unit_id, s.unit_id)]
+        subscriptions.sort(key=lambda s: (s.created_at, s.subscription_id))
+        return [s.public() for s in subscriptions]
+
+    @router.get("/subscriptions/{subscription_id}")
+    async def get_subscription(subscription_id: SubscriptionIdPath) -> dict[str, Any]:
+        return (await load(subscription_id)).public()
+
+    @router.delete("/subscriptions/{subscription_id}", status_code=204)
+    async def unsubscribe(subscription_id: SubscriptionIdPath) -> Response:
+        if not await store.delete(subscription_id):
+            raise HTTPException(status_code=404, detail=f"no subscription {subscription_id}")
+        cache.remove(subscription_id)
+        return Response(status_code=204)
+
+    @router.get("/alerts/stream")
+    async def stream(
+        subscription_id: Annotated[str, Query(pattern=r"^[0-9a-f]{24}$")],
+        last_event_id: Annotated[
+            str | None, Header(alias="Last-Event-ID", pattern=STREAM_ID_PATTERN)
+        ] = None,
+    ) -> StreamingResponse:
+        """The subscription's alerts as Server-Sent Events. Without `Last-Event-ID` the stream
+        starts at the subscription's creation; with it, right after that event."""
+        subscription = await load(subscription_id)
+        cursor = last_event_id or StreamIds.floor(subscription.created_at)
+        return StreamingResponse(
+            alert_events(log, subscription, cursor, settings, clock),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    return router
