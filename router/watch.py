@@ -1,6 +1,7 @@
 """The policy in force, and the watch that swaps it when its file changes (no restart)."""
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from datetime import UTC, datetime
@@ -24,12 +25,15 @@ class PolicyHolder:
         """Why the newest file was refused, while the last good version stays in force."""
         self._log.info("policy loaded", policy_version=self.current.version)
 
-    def _stat(self) -> tuple[int, int] | None:
+    def _stat(self) -> tuple[int, int, str] | None:
+        """Modification time, size and a digest of the bytes: a rewrite within the file
+        system's timestamp granularity keeps the mtime, and the file is small to read."""
         try:
             status = self.path.stat()
+            digest = hashlib.sha256(self.path.read_bytes()).hexdigest()
         except OSError:
             return None
-        return (status.st_mtime_ns, status.st_size)
+        return (status.st_mtime_ns, status.st_size, digest)
 
     def check(self) -> bool:
         """Reload if the file changed; True when a new version came into force."""

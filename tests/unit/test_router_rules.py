@@ -173,8 +173,10 @@ def test_tier_rules(fields: dict[str, Any], tier: Tier, unit_id: str, rule: str)
     assert step.policy_version == POLICY.version
     assert step.tier is tier
     assert step.unit_id == unit_id
-    if rule != "village_default":
-        assert rule in step.inputs["matched"] or rule == "unknown_location"
+    matched = step.inputs["matched"]
+    assert isinstance(matched, list)
+    if rule not in ("village_default", "unknown_location"):
+        assert matched[0] == rule
 
 
 def test_every_matching_rule_is_recorded_with_the_inputs_it_looked_at() -> None:

@@ -2,8 +2,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from contracts.vocabulary import HouseholdColor, Priority, RiskFlag, Tier
 from contracts.registry import hanyin
+from contracts.vocabulary import HouseholdColor, Priority, RiskFlag, Tier
 from router.policy import Policy
 from router.rules import route
 from tests.factories import JIANGHE, reported
