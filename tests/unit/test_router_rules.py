@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from contracts.events import Party
+from contracts.events import CaseRouted, Party
 from contracts.registry import hanyin
 from contracts.vocabulary import Category, HouseholdColor, PartyKind, Priority, RiskFlag, Tier
 from router.policy import Policy
@@ -173,6 +173,7 @@ def test_tier_rules(fields: dict[str, Any], tier: Tier, unit_id: str, rule: str)
     assert step.policy_version == POLICY.version
     assert step.tier is tier
     assert step.unit_id == unit_id
+    assert CaseRouted.model_validate_json(decision.model_dump_json()) == decision  # valid event
     matched = step.inputs["matched"]
     assert isinstance(matched, list)
     if rule not in ("village_default", "unknown_location"):
