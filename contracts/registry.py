@@ -46,10 +46,26 @@ class Registry:
     wechat_groups: dict[str, str]
     """WeChat group id → village id."""
     children: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _mediators_by_unit: dict[str, tuple[Mediator, ...]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+    _county: Unit | None = field(init=False, repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        """Index once what routing asks for every decision (frozen, hence object.__setattr__)."""
+        by_unit: dict[str, list[Mediator]] = {}
+        for mediator in self.mediators.values():
+            by_unit.setdefault(mediator.unit_id, []).append(mediator)
+        indexed = {unit: tuple(sorted(ms, key=lambda m: m.id)) for unit, ms in by_unit.items()}
+        object.__setattr__(self, "_mediators_by_unit", indexed)
+        county = next((unit for unit in self.units.values() if unit.kind == "county"), None)
+        object.__setattr__(self, "_county", county)
 
     @property
     def county(self) -> Unit:
-        return next(unit for unit in self.units.values() if unit.kind == "county")
+        if self._county is None:
+            raise LookupError("the registry has no county")
+        return self._county
 
     def unit(self, unit_id: str) -> Unit | None:
         return self.units.get(unit_id)
@@ -82,9 +98,7 @@ class Registry:
         return self.county
 
     def mediators_of(self, unit_id: str) -> list[Mediator]:
-        return sorted(
-            (m for m in self.mediators.values() if m.unit_id == unit_id), key=lambda m: m.id
-        )
+        return list(self._mediators_by_unit.get(unit_id, ()))
 
     def children_of(self, unit_id: str, kind: UnitKind | None = None) -> list[Unit]:
         units = [self.units[child] for child in self.children.get(unit_id, ())]

@@ -1,13 +1,18 @@
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import FastAPI
 from pydantic import TypeAdapter
 
 from contracts import topics
-from contracts.events import CaseRouted, DisputeReported
+from contracts.events import AlertRaised, CaseRouted, DisputeReported, LifecycleEvent
+from contracts.registry import Registry, hanyin
+from router.api import create_router
+from router.feed import ReadModelFeed, feeding
 from router.handlers import DisputeRouter
-from router.rules import Policy
+from router.readmodel import ReadModels
 from router.settings import RouterSettings
+from router.watch import PolicyHolder, watching
 from services.broker import create_broker, running_broker
 from services.consumer import subscribe_batch
 from services.http import chain_lifespans, create_service_app
@@ -15,19 +20,42 @@ from services.logging import configure_logging
 from services.publishing import EventPublisher
 
 
-def create_app(settings: RouterSettings | None = None) -> FastAPI:
+def create_app(
+    settings: RouterSettings | None = None, *, registry: Registry | None = None
+) -> FastAPI:
+    """Refuses to start (PolicyError naming the field) when the policy file is invalid."""
     settings = settings or RouterSettings()
     logger = configure_logging(settings.service_name, settings.log_level)
+    registry = registry or hanyin()
+    policies = PolicyHolder(settings.policy_path, logger)
+    models = ReadModels()
     broker = create_broker(settings, logger)
-    publisher = EventPublisher(
-        broker.publisher(
-            topics.CASES_ROUTED,
-            schema=CaseRouted,
-            title="CaseRouted",
-            description="Routing decisions with their trace, keyed by case id.",
-        )
+
+    def clock() -> datetime:
+        return datetime.now(UTC)
+
+    router = DisputeRouter(
+        routed=EventPublisher(
+            broker.publisher(
+                topics.CASES_ROUTED,
+                schema=CaseRouted,
+                title="CaseRouted",
+                description="Routing decisions with their trace, keyed by case id.",
+            )
+        ),
+        alerts=EventPublisher(
+            broker.publisher(
+                topics.ALERTS,
+                schema=AlertRaised,
+                title="AlertRaised",
+                description="Escalations and saturated units, for the supervisors above.",
+            )
+        ),
+        policies=policies,
+        registry=registry,
+        models=models,
+        clock=clock,
     )
-    router = DisputeRouter(publisher, Policy(), clock=lambda: datetime.now(UTC))
     subscribe_batch(
         broker,
         topics.DISPUTES_REPORTED,
@@ -38,10 +66,29 @@ def create_app(settings: RouterSettings | None = None) -> FastAPI:
         logger=logger,
         description="Routes each reported dispute to a tier and unit.",
     )
-    return create_service_app(
+    lifecycle: TypeAdapter[Any] = TypeAdapter(LifecycleEvent)
+    subscribe_batch(
+        broker,
+        topics.CASES_LIFECYCLE,
+        group_id=f"{settings.group_id}-escalations",
+        schema=lifecycle,
+        handle=router.on_lifecycle,
+        settings=settings,
+        logger=logger,
+        description="Re-routes a case one tier up when mediation asks for an escalation.",
+    )
+    feed = ReadModelFeed(settings.kafka_bootstrap_servers, models, logger)
+    app = create_service_app(
         broker=broker,
         title="tiaojie router",
-        routers=[],
+        routers=[create_router(registry, policies, models, clock)],
         checks={"kafka": lambda: broker.ping(timeout=2.0)},
-        lifespan=chain_lifespans(running_broker(broker, settings)),
+        lifespan=chain_lifespans(
+            watching(policies, settings.policy_poll_s),
+            feeding(feed, settings.kafka_bootstrap_servers, settings.read_model_wait_s, logger),
+            running_broker(broker, settings),
+        ),
     )
+    app.state.policies = policies
+    app.state.models = models
+    return app

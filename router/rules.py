@@ -1,73 +1,311 @@
-"""The routing decision as a pure function: same dispute and policy, same decision."""
+"""The routing decision as a pure function: same report, policy, registry and situation, same
+decision. "Small matters stay in the village, big matters stay in the town" (DOMAIN.md).
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+The tier comes from the most severe matching condition (county, then town, else village); every
+decision records the rule that matched, every rule that matched, the inputs it looked at and
+the policy version. Deadlines run from the report's own time, so a replay reproduces them.
+"""
 
-from contracts.events import CaseRouted, DisputeReported, RoutingStep, deterministic_event_id
-from contracts.ids import COUNTY_UNIT_ID
-from contracts.vocabulary import HouseholdColor, Priority, Tier
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+
+from contracts.events import (
+    CaseEscalationRequested,
+    CaseRouted,
+    Dispute,
+    DisputeReported,
+    InputValue,
+    RoutingStep,
+    deterministic_event_id,
+)
+from contracts.registry import Registry, Unit
+from contracts.vocabulary import Priority, Tier
+from router.assignment import Assignment, assign
+from router.policy import Policy
+
+NEXT_TIER = {Tier.GRID: Tier.VILLAGE, Tier.VILLAGE: Tier.TOWN, Tier.TOWN: Tier.COUNTY}
 
 
 @dataclass(frozen=True)
-class Deadlines:
-    accept_normal: timedelta = timedelta(hours=24)
-    accept_urgent: timedelta = timedelta(hours=1)
-    resolve_village: timedelta = timedelta(days=7)
-    resolve_town: timedelta = timedelta(days=15)
-    resolve_county: timedelta = timedelta(days=30)
+class Rebound:
+    """This report matches a resolved case (same place, category and party) within the window."""
 
-    def resolution(self, tier: Tier) -> timedelta:
-        if tier is Tier.COUNTY:
-            return self.resolve_county
-        if tier is Tier.TOWN:
-            return self.resolve_town
-        return self.resolve_village
+    resolved_case_id: str
+    resolved_tier: Tier
+    reports: int
+    """Re-reports of that case within the window, this one included."""
 
 
 @dataclass(frozen=True)
-class Policy:
-    version: str = "builtin-village-default"
-    county_unit_id: str = COUNTY_UNIT_ID
-    deadlines: Deadlines = Deadlines()
+class Situation:
+    """What the router knows beyond the report, from its read models; recorded in the trace."""
+
+    loads: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    rebound: Rebound | None = None
 
 
-def priority_of(reported: DisputeReported) -> Priority:
-    dispute = reported.dispute
-    if dispute.risk_flags:
-        return Priority.URGENT
-    colors = {party.household_color for party in dispute.parties}
-    if HouseholdColor.RED in colors:
-        return Priority.HIGH
-    if HouseholdColor.YELLOW in colors:
-        return Priority.ELEVATED
-    return Priority.NORMAL
+NO_HISTORY = Situation()
 
 
-def route(reported: DisputeReported, policy: Policy, decided_at: datetime) -> CaseRouted:
-    """Small matters stay in the village; a report with no known village goes to the county desk.
+@dataclass(frozen=True)
+class Decision:
+    routed: CaseRouted | None
+    """None only when an escalation found the county already at the top."""
+    saturated: bool = False
 
-    Deadlines run from the time of the report, so a replay reproduces them exactly.
-    """
-    dispute = reported.dispute
+
+@dataclass(frozen=True)
+class Facts:
+    """The report as the rules see it."""
+
+    dispute: Dispute
+    place: Unit | None
+    villages: tuple[str, ...]
+    towns: tuple[str, ...]
+    rebound: Rebound | None
+
+
+Rule = Callable[[Facts, Policy], str | None]
+"""A tier condition: the reason it matched, in words, or None."""
+
+
+def locate(dispute: Dispute, registry: Registry) -> Unit | None:
+    """The village where it happened, else the complainant's; None when it cannot be known.
+
+    A village or grid that was named but is not in the registry is unknown: the county desk
+    triages it rather than guessing from the parties."""
+    if dispute.needs_triage:
+        return None
     if dispute.village_id:
-        tier, unit_id, rule = Tier.VILLAGE, dispute.village_id, "village_default"
-        reason = "no town or county condition matched: the village where it happened mediates"
-    else:
-        tier, unit_id, rule = Tier.COUNTY, policy.county_unit_id, "unknown_location"
-        reason = "the place could not be resolved to a village: county desk triages"
-    priority = priority_of(reported)
-    urgent = priority is Priority.URGENT
-    accept_within = policy.deadlines.accept_urgent if urgent else policy.deadlines.accept_normal
-    step = RoutingStep(
+        unit = registry.unit(dispute.village_id)
+        return unit if unit is not None and unit.kind == "village" else None
+    if dispute.grid_id:
+        grid = registry.unit(dispute.grid_id)
+        return registry.village_of(grid.id) if grid is not None and grid.kind == "grid" else None
+    for party in dispute.parties:
+        unit = registry.unit(party.village_id) if party.village_id else None
+        if unit is not None and unit.kind == "village":
+            return unit
+    return None
+
+
+def facts_of(dispute: Dispute, registry: Registry, rebound: Rebound | None) -> Facts:
+    place = locate(dispute, registry)
+    villages = {place.id} if place is not None else set()
+    for party in dispute.parties:
+        unit = registry.unit(party.village_id) if party.village_id else None
+        if unit is not None and unit.kind == "village":
+            villages.add(unit.id)
+    towns = {unit.parent_id for unit in map(registry.units.__getitem__, villages)}
+    return Facts(
+        dispute=dispute,
+        place=place,
+        villages=tuple(sorted(villages)),
+        towns=tuple(sorted(town for town in towns if town)),
+        rebound=rebound,
+    )
+
+
+def _cross_town(f: Facts, p: Policy) -> str | None:
+    if p.county.cross_town and len(f.towns) > 1:
+        return f"parties live in different towns ({', '.join(f.towns)})"
+    return None
+
+
+def _county_amount(f: Facts, p: Policy) -> str | None:
+    limit = p.county.amount_yuan_at_least
+    if limit is not None and f.dispute.amount_yuan >= limit:
+        return f"amount at stake ¥{f.dispute.amount_yuan:,.0f} ≥ ¥{limit:,.0f}"
+    return None
+
+
+def _county_people(f: Facts, p: Policy) -> str | None:
+    limit = p.county.people_at_least
+    if limit is not None and f.dispute.people_involved >= limit:
+        return f"{f.dispute.people_involved} people involved ≥ {limit}"
+    return None
+
+
+def _county_risk_flag(f: Facts, p: Policy) -> str | None:
+    flags = [flag.value for flag in f.dispute.risk_flags if flag in p.county.risk_flags]
+    return f"risk flag {', '.join(flags)} is a county matter" if flags else None
+
+
+def _county_party_kind(f: Facts, p: Policy) -> str | None:
+    kinds = sorted({q.kind.value for q in f.dispute.parties if q.kind in p.county.party_kinds})
+    return f"a party is a {', '.join(kinds)} body" if kinds else None
+
+
+def _county_category(f: Facts, p: Policy) -> str | None:
+    if f.dispute.category in p.county.categories:
+        return f"category {f.dispute.category.value} is a county matter"
+    return None
+
+
+def _cross_village(f: Facts, p: Policy) -> str | None:
+    if p.town.cross_village and len(f.villages) > 1 and len(f.towns) == 1:
+        return f"parties live in different villages of one town ({', '.join(f.villages)})"
+    return None
+
+
+def _town_amount(f: Facts, p: Policy) -> str | None:
+    limit = p.town.amount_yuan_at_least
+    if limit is not None and f.dispute.amount_yuan >= limit:
+        return f"amount at stake ¥{f.dispute.amount_yuan:,.0f} ≥ ¥{limit:,.0f}"
+    return None
+
+
+def _town_people(f: Facts, p: Policy) -> str | None:
+    limit = p.town.people_at_least
+    if limit is not None and f.dispute.people_involved >= limit:
+        return f"{f.dispute.people_involved} people involved ≥ {limit}"
+    return None
+
+
+def _town_category(f: Facts, p: Policy) -> str | None:
+    if f.dispute.category in p.town.categories:
+        return f"category {f.dispute.category.value} is a town matter"
+    return None
+
+
+def _rebound(f: Facts, p: Policy) -> str | None:
+    rb = f.rebound
+    if rb is None or rb.resolved_tier not in p.rebound.resolved_at_tiers:
+        return None
+    if rb.reports >= p.rebound.min_reports:
+        return (
+            f"re-reported {rb.reports} times within {p.rebound.window_days} days after "
+            f"{rb.resolved_case_id} was resolved at {rb.resolved_tier.value} tier"
+        )
+    return None
+
+
+COUNTY_RULES: tuple[tuple[str, Rule], ...] = (
+    ("cross_town", _cross_town),
+    ("county_amount", _county_amount),
+    ("county_people", _county_people),
+    ("county_risk_flag", _county_risk_flag),
+    ("county_party_kind", _county_party_kind),
+    ("county_category", _county_category),
+)
+TOWN_RULES: tuple[tuple[str, Rule], ...] = (
+    ("cross_village", _cross_village),
+    ("town_amount", _town_amount),
+    ("town_people", _town_people),
+    ("town_category", _town_category),
+    ("rebound", _rebound),
+)
+
+
+def _matches(
+    facts: Facts, policy: Policy, rules: tuple[tuple[str, Rule], ...]
+) -> list[tuple[str, str]]:
+    return [(rule_id, reason) for rule_id, check in rules if (reason := check(facts, policy))]
+
+
+def choose_tier(facts: Facts, policy: Policy) -> tuple[Tier, str, str, list[str]]:
+    """(tier, rule, reason, every rule that matched), the most severe match first."""
+    county = _matches(facts, policy, COUNTY_RULES)
+    town = _matches(facts, policy, TOWN_RULES)
+    matched = [rule_id for rule_id, _ in county + town]
+    if facts.place is None:
+        why = "place unclear, needs triage" if facts.dispute.needs_triage else "place not found"
+        return Tier.COUNTY, "unknown_location", f"{why}: the county desk triages", matched
+    if county:
+        return Tier.COUNTY, county[0][0], f"{county[0][1]}: county", matched
+    if town:
+        return Tier.TOWN, town[0][0], f"{town[0][1]}: town", matched
+    reason = "no town or county condition matched: the village where it happened mediates"
+    return Tier.VILLAGE, "village_default", reason, matched
+
+
+def priority_of(dispute: Dispute, policy: Policy) -> Priority:
+    if any(flag in policy.urgent_risk_flags for flag in dispute.risk_flags):
+        return Priority.URGENT
+    found = [
+        policy.household_priority.get(party.household_color, Priority.NORMAL)
+        for party in dispute.parties
+        if party.household_color is not None
+    ]
+    return max(found, key=lambda p: p.rank, default=Priority.NORMAL)
+
+
+def _unit_for(place: Unit | None, tier: Tier, registry: Registry) -> tuple[Tier, Unit]:
+    """The mediation unit at `tier`; a place the registry cannot place goes to the county."""
+    if place is None:
+        return Tier.COUNTY, registry.county
+    unit = registry.mediation_unit(place.id, tier)
+    actual = {"county": Tier.COUNTY, "town": Tier.TOWN}.get(unit.kind, Tier.VILLAGE)
+    return actual, unit
+
+
+def _facts_inputs(facts: Facts, matched: list[str], reported_at: datetime) -> dict[str, InputValue]:
+    d = facts.dispute
+    rb = facts.rebound
+    return {
+        "village_id": d.village_id,
+        "grid_id": d.grid_id,
+        "place": facts.place.id if facts.place is not None else None,
+        "party_villages": list(facts.villages),
+        "towns": list(facts.towns),
+        "category": d.category.value,
+        "amount_yuan": d.amount_yuan,
+        "people_involved": d.people_involved,
+        "risk_flags": [flag.value for flag in d.risk_flags],
+        "party_kinds": sorted({party.kind.value for party in d.parties}),
+        "household_colors": sorted(
+            {p.household_color.value for p in d.parties if p.household_color}
+        ),
+        "needs_triage": d.needs_triage,
+        "matched": matched,
+        "reported_at": reported_at.isoformat(),
+        "rebound_of": rb.resolved_case_id if rb else None,
+        "rebound_resolved_tier": rb.resolved_tier.value if rb else None,
+        "rebound_reports": rb.reports if rb else None,
+    }
+
+
+def _assignment_inputs(assignment: Assignment) -> dict[str, InputValue]:
+    return {
+        "mediator_loads": assignment.loads_as_input(),
+        "mediator_id": assignment.mediator_id,
+        "saturated": assignment.saturated,
+    }
+
+
+def decide(
+    reported: DisputeReported,
+    policy: Policy,
+    registry: Registry,
+    decided_at: datetime,
+    situation: Situation = NO_HISTORY,
+) -> Decision:
+    dispute = reported.dispute
+    facts = facts_of(dispute, registry, situation.rebound)
+    wanted, rule, reason, matched = choose_tier(facts, policy)
+    tier, unit = _unit_for(facts.place, wanted, registry)
+    assignment = assign(
+        registry.mediators_of(unit.id),
+        dispute.category,
+        situation.loads,
+        policy.assignment.max_open_cases_per_mediator,
+    )
+    # Built without re-validation: every value is typed here, and validating the inputs union
+    # value by value was a quarter of a decision's cost. Consumers validate what they read.
+    step = RoutingStep.model_construct(
         tier=tier,
-        unit_id=unit_id,
+        unit_id=unit.id,
         rule=rule,
         reason=reason,
-        inputs={"village_id": dispute.village_id, "risk_flags": list(dispute.risk_flags)},
+        inputs=_facts_inputs(facts, matched, reported.occurred_at) | _assignment_inputs(assignment),
         policy_version=policy.version,
         decided_at=decided_at,
     )
-    return CaseRouted(
+    priority = priority_of(dispute, policy)
+    urgent = priority is Priority.URGENT
+    routed = CaseRouted(
         event_id=deterministic_event_id(dispute.dispute_id, "routed", "1"),
         occurred_at=decided_at,
         correlation_id=reported.correlation_id,
@@ -75,10 +313,90 @@ def route(reported: DisputeReported, policy: Policy, decided_at: datetime) -> Ca
         routing_seq=1,
         dispute=dispute,
         tier=tier,
-        unit_id=unit_id,
+        unit_id=unit.id,
+        mediator_id=assignment.mediator_id,
         priority=priority,
         urgent=urgent,
-        acceptance_due_at=reported.occurred_at + accept_within,
+        acceptance_due_at=reported.occurred_at + policy.deadlines.acceptance(urgent=urgent),
         resolution_due_at=reported.occurred_at + policy.deadlines.resolution(tier),
         trace=(step,),
+        rebound_of=situation.rebound.resolved_case_id if situation.rebound else None,
     )
+    return Decision(routed=routed, saturated=assignment.saturated)
+
+
+def route(
+    reported: DisputeReported,
+    policy: Policy,
+    registry: Registry,
+    decided_at: datetime,
+    situation: Situation = NO_HISTORY,
+) -> CaseRouted:
+    """Where a newly reported dispute goes, and why."""
+    routed = decide(reported, policy, registry, decided_at, situation).routed
+    assert routed is not None  # a first routing always places the case
+    return routed
+
+
+def escalate(
+    request: CaseEscalationRequested,
+    policy: Policy,
+    registry: Registry,
+    decided_at: datetime,
+    situation: Situation = NO_HISTORY,
+) -> Decision:
+    """One tier up (village → town → county), the trace appended; the county is the top.
+
+    Deadlines run from the escalation request, so a replay reproduces them."""
+    wanted = NEXT_TIER.get(request.tier)
+    if wanted is None:
+        return Decision(routed=None)
+    dispute = request.dispute
+    place = locate(dispute, registry)
+    tier, unit = _unit_for(place, wanted, registry)
+    assignment = assign(
+        registry.mediators_of(unit.id),
+        dispute.category,
+        situation.loads,
+        policy.assignment.max_open_cases_per_mediator,
+    )
+    inputs: dict[str, InputValue] = {
+        "from_tier": request.tier.value,
+        "from_unit_id": request.unit_id,
+        "escalation_reason": request.reason.value,
+        "escalated_routing_seq": request.routing_seq,
+        "place": place.id if place is not None else None,
+        "requested_at": request.occurred_at.isoformat(),
+    }
+    step = RoutingStep(
+        tier=tier,
+        unit_id=unit.id,
+        rule=f"escalated_from_{request.tier.value}",
+        reason=f"{request.reason.value.replace('_', ' ')} at {request.tier.value} tier: "
+        "one tier up",
+        inputs=inputs | _assignment_inputs(assignment),
+        policy_version=policy.version,
+        decided_at=decided_at,
+    )
+    priority = priority_of(dispute, policy)
+    urgent = priority is Priority.URGENT
+    first = request.trace[0].inputs.get("rebound_of") if request.trace else None
+    seq = request.routing_seq + 1
+    routed = CaseRouted(
+        event_id=deterministic_event_id(request.case_id, "routed", str(seq)),
+        occurred_at=decided_at,
+        correlation_id=request.correlation_id,
+        case_id=request.case_id,
+        routing_seq=seq,
+        dispute=dispute,
+        tier=tier,
+        unit_id=unit.id,
+        mediator_id=assignment.mediator_id,
+        priority=priority,
+        urgent=urgent,
+        acceptance_due_at=request.occurred_at + policy.deadlines.acceptance(urgent=urgent),
+        resolution_due_at=request.occurred_at + policy.deadlines.resolution(tier),
+        trace=(*request.trace, step),
+        rebound_of=first if isinstance(first, str) else None,
+    )
+    return Decision(routed=routed, saturated=assignment.saturated)

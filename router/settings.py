@@ -1,5 +1,9 @@
+from pathlib import Path
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from router.policy import DEFAULT_POLICY_PATH
 from services.settings import ServiceSettings
 
 
@@ -9,3 +13,10 @@ class RouterSettings(ServiceSettings):
     service_name: str = "router"
     port: int = 8082
     group_id: str = "router"
+    policy_path: Path = Field(
+        default=DEFAULT_POLICY_PATH, description="The policy YAML; watched while running."
+    )
+    policy_poll_s: float = Field(default=1.0, gt=0, description="How often to check the file.")
+    read_model_wait_s: float = Field(
+        default=60.0, ge=0, description="How long start-up waits for the read models to rebuild."
+    )

@@ -5,8 +5,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts.events import CaseRouted, Dispute, DisputeReported, Party
+from contracts.registry import hanyin
 from contracts.vocabulary import Category, Channel, HouseholdColor, RiskFlag
-from router.rules import Policy, route
+from router.policy import Policy
+from router.rules import route
 
 JIANGHE = "hanyin-shuangru-jianghe"
 
@@ -47,7 +49,7 @@ def reported(
 
 
 def routed(**overrides: Any) -> CaseRouted:
-    return route(reported(**overrides), Policy(), datetime.now(UTC))
+    return route(reported(**overrides), Policy(), hanyin(), datetime.now(UTC))
 
 
 def hotline_body(**overrides: Any) -> dict[str, Any]:

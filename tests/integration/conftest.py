@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient, MongoClient
 
+from router.policy import DEFAULT_POLICY_PATH
 from services.launcher import SERVICES, spawn, wait_healthy
 from tests.conftest import REQUIRE_INFRA, SERVERS_USED
 
@@ -37,6 +38,8 @@ class Stack:
     urls: dict[str, str]
     smtp_port: int = 0
     """Where the notifier sends e-mail; the notifier tests run an SMTP server there."""
+    router_policy: Path | None = None
+    """The policy file the stack's router watches: a copy tests may rewrite (and restore)."""
 
 
 def _reachable(address: str) -> bool:
@@ -138,12 +141,20 @@ def stack(infra: Infra) -> Iterator[Stack]:
     """The four services as real processes on free ports, over a database of their own."""
     run_id = uuid.uuid4().hex[:12]
     database = f"test_{run_id}"
+    log_dir = Path(tempfile.mkdtemp(prefix="tiaojie-stack-"))
+    router_policy = log_dir / "policy.yaml"
+    shutil.copyfile(DEFAULT_POLICY_PATH, router_policy)
     env = dict(os.environ)
     env.update(
         KAFKA_BOOTSTRAP_SERVERS=infra.kafka,
         MONGODB_URI=infra.mongodb_uri,
         MONGODB_DATABASE=database,
         HANDLER_RETRY_BACKOFF_S="0.1",
+        ROUTER_POLICY_PATH=str(router_policy),
+        ROUTER_POLICY_POLL_S="0.2",
+        # Phone hashes (hence rebound match keys) of their own: the same test phone resolved
+        # in another run on this broker must not make this run's reports rebounds.
+        IDENTIFIER_SALT=f"test-{run_id}",
     )
     smtp_port = _free_port()
     env.update(NOTIFIER_TEST_ENV, NOTIFIER_SMTP_PORT=str(smtp_port))
@@ -154,7 +165,6 @@ def stack(infra: Infra) -> Iterator[Stack]:
         # Consumer groups of their own, so two test runs on one broker never share partitions.
         env[f"{name.upper()}_GROUP_ID"] = f"{name}-{run_id}"
         urls[name] = f"http://127.0.0.1:{port}"
-    log_dir = Path(tempfile.mkdtemp(prefix="tiaojie-stack-"))
     processes = {}
     try:
         for name in SERVICES:
@@ -162,7 +172,7 @@ def stack(infra: Infra) -> Iterator[Stack]:
                 processes[name] = spawn(name, env, log)
         for name, process in processes.items():
             wait_healthy(urls[name], process)
-        yield Stack(infra, database, urls, smtp_port)
+        yield Stack(infra, database, urls, smtp_port=smtp_port, router_policy=router_policy)
     finally:
         for process in processes.values():
             process.terminate()

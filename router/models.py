@@ -1,0 +1,165 @@
+"""HTTP bodies and views of the router. Bodies forbid unknown fields: a typo is an error."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from contracts.events import Dispute, DisputeReported, Party, RoutingStep
+from contracts.ids import UnitId
+from contracts.registry import Mediator, Registry, Unit, UnitKind
+from contracts.vocabulary import (
+    Category,
+    Channel,
+    HouseholdColor,
+    PartyKind,
+    Priority,
+    RiskFlag,
+    Tier,
+)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ExplainParty(_Body):
+    kind: PartyKind = PartyKind.PERSON
+    name: str = Field(default="", max_length=100)
+    village_id: UnitId | None = None
+    household_color: HouseholdColor | None = None
+    phone_hash: str | None = Field(
+        default=None, max_length=64, description="As intake hashes it, to check for a rebound."
+    )
+
+
+class ExplainRequest(_Body):
+    """A dispute as a report would describe it; nothing is published."""
+
+    channel: Channel = Channel.HOTLINE
+    category: Category
+    description: str = Field(default="", max_length=10_000)
+    village_id: UnitId | None = None
+    grid_id: UnitId | None = None
+    address_text: str | None = Field(default=None, max_length=200)
+    parties: list[ExplainParty] = Field(default_factory=list, max_length=50)
+    people_involved: int = Field(default=1, ge=1, le=100_000)
+    amount_yuan: float = Field(default=0, ge=0, le=1e12)
+    risk_flags: list[RiskFlag] = Field(default_factory=list)
+    needs_triage: bool | None = Field(
+        default=None, description="Defaults to true when neither village nor grid is given."
+    )
+    reported_at: AwareDatetime | None = Field(
+        default=None, description="When the report was made; deadlines run from it (now)."
+    )
+
+    def as_reported(self) -> DisputeReported:
+        dispute_id = f"explain-{uuid.uuid4()}"
+        triage = self.needs_triage
+        if triage is None:
+            triage = self.village_id is None and self.grid_id is None
+        dispute = Dispute(
+            dispute_id=dispute_id,
+            tracking_number="EXPLAIN",
+            channel=self.channel,
+            category=self.category,
+            description=self.description,
+            village_id=self.village_id,
+            grid_id=self.grid_id,
+            address_text=self.address_text,
+            parties=tuple(Party(**party.model_dump()) for party in self.parties),
+            people_involved=self.people_involved,
+            amount_yuan=self.amount_yuan,
+            risk_flags=tuple(dict.fromkeys(self.risk_flags)),
+            needs_triage=triage,
+        )
+        return DisputeReported(
+            occurred_at=self.reported_at or datetime.now(UTC),
+            correlation_id=dispute_id,
+            dispute=dispute,
+        )
+
+
+class Explanation(BaseModel):
+    tier: Tier
+    unit_id: str
+    unit_name: str
+    mediator_id: str | None
+    priority: Priority
+    urgent: bool
+    acceptance_due_at: datetime
+    resolution_due_at: datetime
+    rebound_of: str | None
+    saturated: bool
+    policy_version: str
+    trace: list[RoutingStep]
+
+
+class MediatorView(BaseModel):
+    id: str
+    name: str
+    categories: list[Category]
+    open_cases: int
+
+    @classmethod
+    def of(cls, mediator: Mediator, open_cases: int) -> "MediatorView":
+        return cls(
+            id=mediator.id,
+            name=mediator.name,
+            categories=sorted(mediator.categories),
+            open_cases=open_cases,
+        )
+
+
+class UnitSummary(BaseModel):
+    id: str
+    kind: UnitKind
+    name: str
+    name_en: str
+    parent_id: str | None
+    mediation_body: str | None
+    lat: float | None
+    lon: float | None
+
+    @classmethod
+    def of(cls, unit: Unit) -> "UnitSummary":
+        return cls.model_validate(unit, from_attributes=True)
+
+
+class UnitView(UnitSummary):
+    ancestors: list[str]
+    children: dict[str, int] = Field(description="How many units of each kind lie directly below.")
+    mediators: list[MediatorView]
+
+
+class UnitPage(BaseModel):
+    items: list[UnitSummary]
+    total: int
+    offset: int
+    limit: int
+    next_offset: int | None
+
+
+class PolicyView(BaseModel):
+    version: str
+    path: str
+    loaded_at: datetime
+    rejected: str | None = Field(description="Why the newest file was refused, if it was.")
+    policy: dict[str, Any]
+
+
+KIND_DEPTH: dict[str, int] = {"county": 0, "town": 1, "village": 2, "grid": 3}
+
+
+def units_below(registry: Registry, parent_id: str, kind: UnitKind | None) -> list[Unit]:
+    """Direct children, or every unit of `kind` anywhere below `parent_id` (grids of a town)."""
+    if kind is None:
+        return registry.children_of(parent_id)
+    level = [parent_id]
+    found: list[Unit] = []
+    while level:
+        below = [unit for unit_id in level for unit in registry.children_of(unit_id)]
+        found.extend(unit for unit in below if unit.kind == kind)
+        level = [unit.id for unit in below if KIND_DEPTH[unit.kind] < KIND_DEPTH[kind]]
+    return sorted(found, key=lambda unit: unit.id)

@@ -1,0 +1,167 @@
+"""The routing policy as validated data: thresholds, category lists, deadlines (DOMAIN.md).
+
+A policy is identified by a hash of its validated content, so the same rules always carry the
+same version whatever the file's comments or layout, and every decision names the version it
+used. Defaults equal the shipped `policy.yaml` (a unit test keeps them equal).
+"""
+
+import hashlib
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+from contracts.vocabulary import Category, HouseholdColor, PartyKind, Priority, RiskFlag, Tier
+
+DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.yaml")
+
+
+class _Strict(BaseModel):
+    """A typo in a policy file must fail loudly, not be ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CountyConditions(_Strict):
+    cross_town: bool = True
+    amount_yuan_at_least: float | None = Field(default=500_000, gt=0)
+    people_at_least: int | None = Field(default=50, ge=1)
+    risk_flags: tuple[RiskFlag, ...] = (RiskFlag.GROUP_INCIDENT,)
+    party_kinds: tuple[PartyKind, ...] = (PartyKind.GOVERNMENT,)
+    categories: tuple[Category, ...] = (Category.LAND_REQUISITION,)
+
+
+class TownConditions(_Strict):
+    cross_village: bool = True
+    amount_yuan_at_least: float | None = Field(default=50_000, gt=0)
+    people_at_least: int | None = Field(default=10, ge=1)
+    categories: tuple[Category, ...] = (
+        Category.LAND_BOUNDARY,
+        Category.WAGE_ARREARS,
+        Category.TRAFFIC_ACCIDENT,
+        Category.MEDICAL,
+    )
+
+
+class ReboundRule(_Strict):
+    min_reports: int = Field(default=2, ge=1)
+    window_days: int = Field(default=90, ge=1)
+    resolved_at_tiers: tuple[Tier, ...] = (Tier.VILLAGE, Tier.GRID)
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(days=self.window_days)
+
+
+class AcceptanceHours(_Strict):
+    normal: float = Field(default=24, gt=0)
+    urgent: float = Field(default=1, gt=0)
+
+
+class ResolutionDays(_Strict):
+    village: float = Field(default=7, gt=0)
+    town: float = Field(default=15, gt=0)
+    county: float = Field(default=30, gt=0)
+
+
+class Deadlines(_Strict):
+    acceptance_hours: AcceptanceHours = AcceptanceHours()
+    resolution_days: ResolutionDays = ResolutionDays()
+
+    def acceptance(self, *, urgent: bool) -> timedelta:
+        hours = self.acceptance_hours.urgent if urgent else self.acceptance_hours.normal
+        return timedelta(hours=hours)
+
+    def resolution(self, tier: Tier) -> timedelta:
+        days = {
+            Tier.COUNTY: self.resolution_days.county,
+            Tier.TOWN: self.resolution_days.town,
+        }.get(tier, self.resolution_days.village)
+        return timedelta(days=days)
+
+
+class Assignment(_Strict):
+    max_open_cases_per_mediator: int = Field(default=30, ge=1)
+
+
+_DEFAULT_URGENT = tuple(RiskFlag)
+_DEFAULT_COLOURS = {
+    HouseholdColor.RED: Priority.HIGH,
+    HouseholdColor.YELLOW: Priority.ELEVATED,
+    HouseholdColor.GREEN: Priority.NORMAL,
+}
+
+
+class Policy(_Strict):
+    county: CountyConditions = CountyConditions()
+    town: TownConditions = TownConditions()
+    rebound: ReboundRule = ReboundRule()
+    urgent_risk_flags: tuple[RiskFlag, ...] = _DEFAULT_URGENT
+    household_priority: dict[HouseholdColor, Priority] = Field(
+        default_factory=lambda: dict(_DEFAULT_COLOURS)
+    )
+    deadlines: Deadlines = Deadlines()
+    assignment: Assignment = Assignment()
+
+    _version: str = PrivateAttr(default="")
+
+    @model_validator(mode="after")
+    def _town_below_county(self) -> Self:
+        pairs = (
+            (
+                "amount_yuan_at_least",
+                self.town.amount_yuan_at_least,
+                self.county.amount_yuan_at_least,
+            ),
+            ("people_at_least", self.town.people_at_least, self.county.people_at_least),
+        )
+        for name, town, county in pairs:
+            if town is not None and county is not None and town >= county:
+                raise ValueError(f"town.{name} ({town}) must be below county.{name} ({county})")
+        return self
+
+    def model_post_init(self, context: Any, /) -> None:
+        digest = hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+        self._version = f"sha256:{digest[:16]}"
+
+    @property
+    def version(self) -> str:
+        """Content hash of the validated policy: what every RoutingStep records."""
+        return self._version
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be used; the message names the file and each bad field."""
+
+
+def parse_policy(text: str, source: str = "<policy>") -> Policy:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise PolicyError(f"policy {source} is not valid YAML: {error}") from error
+    if not isinstance(raw, dict):
+        raise PolicyError(
+            f"policy {source} must be a mapping of settings, got {type(raw).__name__}"
+        )
+    try:
+        return Policy.model_validate(raw)
+    except ValidationError as error:
+        raise PolicyError(f"policy {source} is invalid: {describe(error)}") from error
+
+
+def load_policy(path: Path) -> Policy:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise PolicyError(f"policy {path} cannot be read: {error}") from error
+    return parse_policy(text, str(path))
+
+
+def describe(error: ValidationError) -> str:
+    """`town.amount_yuan_at_least: Input should be greater than 0; ...`"""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in item['loc']) or '<root>'}: {item['msg']}"
+        for item in error.errors(include_url=False)
+    )

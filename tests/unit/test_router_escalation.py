@@ -1,0 +1,86 @@
+"""Escalation: one tier up with the trace appended; the county is the top and only alerts."""
+
+from datetime import UTC, datetime, timedelta
+
+from contracts.events import CaseEscalationRequested, CaseRouted
+from contracts.registry import hanyin
+from contracts.vocabulary import AlertKind, EscalationReason, Tier
+from router.alerts import escalation_alert
+from router.policy import Policy
+from router.rules import escalate, route
+from tests.factories import JIANGHE, reported
+
+NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+POLICY = Policy()
+
+
+def request_for(
+    routed: CaseRouted, reason: EscalationReason, at: datetime
+) -> CaseEscalationRequested:
+    return CaseEscalationRequested(
+        occurred_at=at,
+        correlation_id=routed.correlation_id,
+        case_id=routed.case_id,
+        tier=routed.tier,
+        unit_id=routed.unit_id,
+        mediator_id=routed.mediator_id,
+        reason=reason,
+        routing_seq=routed.routing_seq,
+        dispute=routed.dispute,
+        trace=routed.trace,
+    )
+
+
+def test_failed_village_case_goes_to_its_town_with_the_trace_appended() -> None:
+    first = route(reported(occurred_at=NOW), POLICY, hanyin(), NOW)
+    later = NOW + timedelta(days=3)
+    decision = escalate(request_for(first, EscalationReason.FAILED, later), POLICY, hanyin(), later)
+    second = decision.routed
+    assert second is not None
+    assert (second.tier, second.unit_id, second.routing_seq) == (Tier.TOWN, "hanyin-shuangru", 2)
+    assert second.case_id == first.case_id
+    assert second.trace[0] == first.trace[0]
+    step = second.trace[1]
+    assert step.rule == "escalated_from_village"
+    assert step.inputs["escalation_reason"] == "failed"
+    assert step.inputs["from_unit_id"] == JIANGHE
+    assert second.mediator_id is not None
+    assert second.mediator_id.startswith("med-hanyin-shuangru-")
+    assert second.resolution_due_at == later + timedelta(days=15)
+    assert second.event_id != first.event_id
+
+
+def test_town_deadline_breach_goes_to_the_county() -> None:
+    first = route(reported(occurred_at=NOW, amount_yuan=60_000), POLICY, hanyin(), NOW)
+    assert first.tier is Tier.TOWN
+    request = request_for(first, EscalationReason.RESOLUTION_BREACH, NOW)
+    second = escalate(request, POLICY, hanyin(), NOW).routed
+    assert second is not None
+    assert (second.tier, second.unit_id, second.trace[-1].rule) == (
+        Tier.COUNTY,
+        "hanyin",
+        "escalated_from_town",
+    )
+    alert = escalation_alert(request, second, NOW)
+    assert (alert.kind, alert.unit_id, alert.tier) == (AlertKind.ESCALATION, JIANGHE, Tier.COUNTY)
+    assert alert.alert_id == escalation_alert(request, second, NOW + timedelta(hours=1)).alert_id
+
+
+def test_county_is_the_top_and_only_alerts() -> None:
+    first = route(reported(occurred_at=NOW, amount_yuan=600_000), POLICY, hanyin(), NOW)
+    request = request_for(first, EscalationReason.FAILED, NOW)
+    decision = escalate(request, POLICY, hanyin(), NOW)
+    assert decision.routed is None
+    alert = escalation_alert(request, None, NOW)
+    assert (alert.kind, alert.tier, alert.case_id) == (
+        AlertKind.ESCALATION,
+        Tier.COUNTY,
+        first.case_id,
+    )
+    assert alert.alert_id.endswith(":top")
+
+
+def test_escalation_is_reproducible() -> None:
+    first = route(reported(occurred_at=NOW), POLICY, hanyin(), NOW)
+    request = request_for(first, EscalationReason.ACCEPTANCE_BREACH, NOW)
+    assert escalate(request, POLICY, hanyin(), NOW) == escalate(request, POLICY, hanyin(), NOW)
