@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import httpx
 from fastapi import FastAPI
 
+from contracts.registry import hanyin
 from notifier.api import create_router
 from notifier.background import DigestFlusher, Sweeper, periodically
 from notifier.channels import EmailSender, WebhookSender
@@ -13,6 +14,7 @@ from notifier.handlers import subscribe_alerts
 from notifier.service import Dispatcher, SubscriptionCache
 from notifier.settings import NotifierSettings
 from notifier.store import DIGESTS, AlertLog, LeasedJobs, Ledger, SubscriptionStore
+from notifier.web import create_console
 from services.broker import create_broker, running_broker
 from services.http import chain_lifespans, create_service_app
 from services.logging import configure_logging
@@ -76,10 +78,13 @@ def create_app(
         },
         logger,
     )
-    return create_service_app(
+    console, pages = create_console(subscriptions, cache, hanyin(), clock)
+    app = create_service_app(
         broker=broker,
         title="tiaojie notifier",
-        routers=[create_router(subscriptions, cache, log, settings, clock)],
+        routers=[create_router(subscriptions, cache, log, settings, clock), console],
         checks={"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: ping(database)},
         lifespan=chain_lifespans(open_stores, running_broker(broker, settings), background),
     )
+    pages.mount_static(app)
+    return app

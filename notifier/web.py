@@ -1,0 +1,79 @@
+"""The supervisor console: live alerts for a jurisdiction and the subscriptions behind them."""
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from contracts.ids import COUNTY_UNIT_ID, UNIT_ID_PATTERN, is_within
+from contracts.registry import Registry
+from contracts.vocabulary import AlertKind, Priority
+from notifier.models import StreamDelivery, Subscription, SubscriptionIn
+from notifier.service import SubscriptionCache
+from notifier.store import SubscriptionStore
+from services.web.i18n import Translator, pick_language
+from services.web.render import Pages
+
+CONSOLE_PREFIX = "console:"
+
+
+def create_console(
+    store: SubscriptionStore,
+    cache: SubscriptionCache,
+    registry: Registry,
+    clock: Any,
+) -> tuple[APIRouter, Pages]:
+    pages = Pages(Path(__file__).with_name("templates"), console="supervisor")
+    router = APIRouter(include_in_schema=False)
+
+    async def console_stream(unit_id: str) -> Subscription:
+        """The console's own live-stream subscription for the unit, made on first visit."""
+        name = f"{CONSOLE_PREFIX}{unit_id}"
+        for document in await store.all():
+            existing = Subscription.from_document(document)
+            if existing.name == name and isinstance(existing.delivery, StreamDelivery):
+                return existing
+        created_at: datetime = clock()
+        subscription = Subscription.create(
+            SubscriptionIn(
+                unit_id=unit_id,
+                kinds=list(AlertKind),
+                min_priority=Priority.NORMAL,
+                delivery=StreamDelivery(type="sse"),
+                name=name,
+            ),
+            created_at,
+        )
+        await store.add(subscription.to_document())
+        cache.put(subscription)
+        return subscription
+
+    @router.get("/", response_class=HTMLResponse)
+    async def supervisor(
+        request: Request,
+        unit: Annotated[str, Query(pattern=UNIT_ID_PATTERN)] = COUNTY_UNIT_ID,
+    ) -> HTMLResponse:
+        chosen = registry.unit(unit) or registry.county
+        translate = Translator(pick_language(request))
+        stream = await console_stream(chosen.id)
+        others = [
+            Subscription.from_document(d)
+            for d in await store.all()
+            if is_within(chosen.id, d["unit_id"]) or is_within(d["unit_id"], chosen.id)
+        ]
+        return pages.render(
+            request,
+            "supervisor.html",
+            unit=chosen,
+            units=[registry.county, *registry.children_of(registry.county.id, "town")],
+            stream_id=stream.subscription_id,
+            subscriptions=[s for s in others if not s.name.startswith(CONSOLE_PREFIX)],
+            kinds=list(AlertKind),
+            priorities=list(Priority),
+            alert_labels={kind.value: translate.label("alert", kind.value) for kind in AlertKind},
+            priority_labels={p.value: translate.label("priority", p.value) for p in Priority},
+        )
+
+    return router, pages
