@@ -12,6 +12,8 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -121,10 +123,16 @@ class _Placed(Body):
     grid_id: GridId | None = None
     address_text: ShortText | None = None
 
+    @field_validator("grid_id")
+    @classmethod
+    def _grid_in_village(cls, grid_id: str | None, info: ValidationInfo) -> str | None:
+        village_id = info.data.get("village_id")
+        if grid_id and village_id and not is_within(grid_id, village_id):
+            raise ValueError(f"grid is not in village {village_id}")
+        return grid_id
+
     @model_validator(mode="after")
-    def _grid_in_village(self) -> Self:
-        if self.village_id and self.grid_id and not is_within(self.grid_id, self.village_id):
-            raise ValueError(f"grid_id {self.grid_id} is not in village {self.village_id}")
+    def _has_a_place(self) -> Self:
         if not (self.village_id or self.grid_id or self.address_text):
             raise ValueError("one of village_id, grid_id or address_text is required")
         return self

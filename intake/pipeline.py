@@ -17,13 +17,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from aiokafka.errors import KafkaError
 from pymongo.errors import PyMongoError
 
-from contracts.events import Dispute, DisputeReported
+from contracts.events import Dispute, DisputeReported, Event
 from intake.service import (
     Draft,
     Identity,
@@ -35,9 +35,14 @@ from intake.service import (
 from intake.store import IntakeStore
 from intake.tracking import TrackingNumbers
 from services.mongo import Document
-from services.publishing import EventPublisher
 
 Builder = Callable[[Identity], Draft]
+
+
+class Publisher(Protocol):
+    async def publish(self, event: Event) -> None:
+        """Returns once Kafka acknowledged with acks=all."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,7 @@ class Intake:
         self,
         *,
         store: IntakeStore,
-        publisher: EventPublisher,
+        publisher: Publisher,
         tracking: TrackingNumbers,
         clock: Callable[[], datetime],
         publish_timeout_s: float,
