@@ -196,6 +196,7 @@ class Intake:
             raise NotPublishedError(repr(error)) from error
         try:
             await self._store.add_disputes([dispute_document(event, private)])
+            await self._store.add_tracking(event.dispute.tracking_number, event.dispute.dispute_id)
         except PyMongoError as error:
             # Kafka has it, so it is accepted; the status consumer records it from CaseRouted.
             self._log.warning(

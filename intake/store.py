@@ -16,6 +16,9 @@ OUTBOX = "intake_outbox"
 """The exact event of a keyed report, stored before it is sent so a retry re-sends it."""
 DISPUTES = "intake_disputes"
 """Reports Kafka acknowledged (or that came back routed): what GET /v1/disputes reads."""
+TRACKING = "intake_tracking"
+"""Tracking number → dispute id, written only by this intake when Kafka acknowledged: the
+numbers are unique by `_id`, even where other intakes' disputes come back routed."""
 CLAIMS = "intake_claims"
 """Match key per day → the first dispute that claimed it, for possible-duplicate links."""
 BLOCKS = "intake_tracking_blocks"
@@ -36,6 +39,8 @@ class IntakeStore(Protocol):
     async def outbox(self, dispute_id: str) -> Document | None: ...
 
     async def add_disputes(self, disputes: list[Document]) -> None: ...
+
+    async def add_tracking(self, tracking_number: str, dispute_id: str) -> None: ...
 
     async def dispute(self, dispute_id: str) -> Document | None: ...
 
@@ -63,7 +68,6 @@ class MongoIntakeStore:
         self._db = database
 
     async def ensure_indexes(self) -> None:
-        await self._db[DISPUTES].create_index([("tracking_number", ASCENDING)], name="tracking")
         await self._db[STATUS].create_index([("dispute_id", ASCENDING)], name="dispute")
         await self._db[BLOCKS].create_index(
             [("day", ASCENDING), ("block", DESCENDING)], name="day_block"
@@ -91,8 +95,12 @@ class MongoIntakeStore:
     async def dispute(self, dispute_id: str) -> Document | None:
         return await self._db[DISPUTES].find_one({"_id": dispute_id})
 
+    async def add_tracking(self, tracking_number: str, dispute_id: str) -> None:
+        await insert_new(self._db, TRACKING, [{"_id": tracking_number, "dispute_id": dispute_id}])
+
     async def dispute_by_tracking(self, tracking_number: str) -> Document | None:
-        return await self._db[DISPUTES].find_one({"tracking_number": tracking_number})
+        found = await self._db[TRACKING].find_one({"_id": tracking_number})
+        return None if found is None else await self.dispute(found["dispute_id"])
 
     async def claim(self, claims: list[Document]) -> set[Any]:
         return await insert_new(self._db, CLAIMS, claims) if claims else set()

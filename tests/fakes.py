@@ -74,11 +74,12 @@ class InMemoryIntakeStore:
     async def dispute(self, dispute_id: str) -> Document | None:
         return self._of("disputes").get(dispute_id)
 
+    async def add_tracking(self, tracking_number: str, dispute_id: str) -> None:
+        self._insert_new("tracking", [{"_id": tracking_number, "dispute_id": dispute_id}])
+
     async def dispute_by_tracking(self, tracking_number: str) -> Document | None:
-        found = (
-            d for d in self._of("disputes").values() if d["tracking_number"] == tracking_number
-        )
-        return next(found, None)
+        found = self._of("tracking").get(tracking_number)
+        return None if found is None else await self.dispute(found["dispute_id"])
 
     async def claim(self, claims: list[Document]) -> set[Any]:
         return self._insert_new("claims", claims)

@@ -19,11 +19,3 @@ async def call(app: FastAPI, method: str, path: str, **kwargs: Any) -> httpx.Res
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
         return await client.request(method, path, **kwargs)
-
-
-def fields_of(response: httpx.Response) -> list[str]:
-    """Field names of an intake refusal, or of a GeoReport one (`field: message`)."""
-    body = response.json()
-    if isinstance(body, list):
-        return [entry["description"].split(":", 1)[0] for entry in body]
-    return [entry["field"] for entry in body["fields"]]
