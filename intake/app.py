@@ -59,10 +59,11 @@ def create_app(
         logger=logger,
     )
     follower = StatusFollower(store)
+    # One consumer group for both topics: the group is the service, as for router and mediation.
     subscribe_batch(
         broker,
         topics.CASES_ROUTED,
-        group_id=f"{settings.group_id}-status-routed",
+        group_id=settings.group_id,
         schema=TypeAdapter(CaseRouted),
         handle=follower.on_routed,
         settings=settings,
@@ -73,7 +74,7 @@ def create_app(
     subscribe_batch(
         broker,
         topics.CASES_LIFECYCLE,
-        group_id=f"{settings.group_id}-status-lifecycle",
+        group_id=settings.group_id,
         schema=lifecycle,
         handle=follower.on_lifecycle,
         settings=settings,

@@ -9,7 +9,7 @@ class IntakeSettings(ServiceSettings):
 
     service_name: str = "intake"
     port: int = 8081
-    group_id: str = Field(default="intake", description="Prefix of the status consumer groups.")
+    group_id: str = Field(default="intake", description="Consumer group of the status follower.")
     publish_timeout_s: float = Field(default=10.0, gt=0)
     retry_after_s: int = Field(default=5, ge=1, description="Retry-After of a 503.")
     tracking_prefix: str = "HY"
