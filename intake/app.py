@@ -1,20 +1,46 @@
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime
+
 from fastapi import FastAPI
+from pydantic import TypeAdapter
 
 from contracts import topics
-from contracts.events import DisputeReported
-from intake.api import create_router
+from contracts.events import CaseRouted, DisputeReported, LifecycleEvent
+from contracts.registry import Registry, hanyin
+from intake.api import Wiring, create_router
+from intake.guards import BodyGuard
+from intake.handlers import StatusFollower
+from intake.open311 import create_open311_router, georeport_errors
+from intake.pipeline import Intake
 from intake.settings import IntakeSettings
+from intake.store import IntakeStore, MongoIntakeStore
+from intake.tracking import TrackingNumbers
 from services.broker import create_broker, running_broker
+from services.consumer import subscribe_batch
 from services.http import chain_lifespans, create_service_app
 from services.logging import configure_logging
+from services.mongo import create_mongo_client, ping
 from services.privacy import Sealer
 from services.publishing import EventPublisher
 
 
-def create_app(settings: IntakeSettings | None = None) -> FastAPI:
+def create_app(
+    settings: IntakeSettings | None = None,
+    *,
+    store: IntakeStore | None = None,
+    registry: Registry | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> FastAPI:
+    """`store` replaces MongoDB with another implementation (component tests)."""
     settings = settings or IntakeSettings()
+    registry = registry or hanyin()
     logger = configure_logging(settings.service_name, settings.log_level)
     broker = create_broker(settings, logger)
+    client = create_mongo_client(settings)
+    database = client[settings.mongodb_database]
+    mongo_store = MongoIntakeStore(database)
+    store = store or mongo_store
     publisher = EventPublisher(
         broker.publisher(
             topics.DISPUTES_REPORTED,
@@ -23,10 +49,64 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             description="Every accepted report, keyed by dispute id.",
         )
     )
-    return create_service_app(
+    intake = Intake(
+        store=store,
+        publisher=publisher,
+        tracking=TrackingNumbers(store, settings.tracking_prefix, settings.tracking_block_size),
+        clock=clock or (lambda: datetime.now(UTC)),
+        publish_timeout_s=settings.publish_timeout_s,
+        duplicate_window_days=settings.duplicate_window_days,
+        logger=logger,
+    )
+    follower = StatusFollower(store)
+    # One consumer group for both topics: the group is the service, as for router and mediation.
+    subscribe_batch(
+        broker,
+        topics.CASES_ROUTED,
+        group_id=settings.group_id,
+        schema=TypeAdapter(CaseRouted),
+        handle=follower.on_routed,
+        settings=settings,
+        logger=logger,
+        description="Follows each report's routing, for its status.",
+    )
+    lifecycle: TypeAdapter[LifecycleEvent] = TypeAdapter(LifecycleEvent)
+    subscribe_batch(
+        broker,
+        topics.CASES_LIFECYCLE,
+        group_id=settings.group_id,
+        schema=lifecycle,
+        handle=follower.on_lifecycle,
+        settings=settings,
+        logger=logger,
+        description="Follows each case's lifecycle, for the report's status.",
+    )
+
+    def open_store() -> AbstractAsyncContextManager[None]:
+        @asynccontextmanager
+        async def step() -> AsyncIterator[None]:
+            await mongo_store.ensure_indexes()
+            try:
+                yield
+            finally:
+                await client.close()
+
+        return step()
+
+    wiring = Wiring(intake, store, registry, Sealer(), settings, logger)
+    app = create_service_app(
         broker=broker,
         title="tiaojie intake",
-        routers=[create_router(publisher, settings, Sealer(), logger)],
-        checks={"kafka": lambda: broker.ping(timeout=2.0)},
-        lifespan=chain_lifespans(running_broker(broker, settings)),
+        routers=[
+            create_router(wiring),
+            create_open311_router(wiring),
+        ],
+        checks={"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: ping(database)},
+        lifespan=chain_lifespans(open_store, running_broker(broker, settings)),
     )
+    app.add_middleware(
+        BodyGuard,
+        max_bytes=settings.max_body_bytes,
+        renderers={"/open311/": georeport_errors},
+    )
+    return app

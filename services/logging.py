@@ -11,7 +11,8 @@ from structlog.typing import EventDict, WrappedLogger
 # Mainland mobile numbers and 18-digit resident ID numbers; the lookarounds keep longer
 # digit runs (ids, timestamps) intact.
 _ID_NUMBER = re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?!\d)")
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+_MOBILE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?(1[3-9]\d)[\s-]?\d{4}[\s-]?(\d{4})(?!\d)")
+"""Also written +86 139 1234 5678 or 139-1234-5678, as callers and operators type them."""
 
 
 def mask_pii(text: str) -> str:

@@ -31,3 +31,72 @@ class InMemoryCaseStore:
 
     async def get(self, case_id: str) -> Document | None:
         return self.cases.get(case_id)
+
+
+class InMemoryIntakeStore:
+    """intake.store.IntakeStore in memory; `down` makes every call fail like a lost server."""
+
+    def __init__(self) -> None:
+        self.collections: dict[str, dict[Any, Document]] = {}
+        self.down = False
+
+    def _of(self, name: str) -> dict[Any, Document]:
+        if self.down:
+            from pymongo.errors import ServerSelectionTimeoutError  # noqa: PLC0415
+
+            raise ServerSelectionTimeoutError("database unavailable (fake)")
+        return self.collections.setdefault(name, {})
+
+    def _insert_new(self, name: str, documents: list[Document]) -> set[Any]:
+        stored = self._of(name)
+        new = {doc["_id"] for doc in documents if doc["_id"] not in stored}
+        for doc in documents:
+            stored.setdefault(doc["_id"], dict(doc))
+        return new
+
+    async def reserve(self, request: Document) -> Document | None:
+        if self._insert_new("requests", [request]):
+            return None
+        return self._of("requests")[request["_id"]]
+
+    async def request(self, key: str) -> Document | None:
+        return self._of("requests").get(key)
+
+    async def put_outbox(self, entry: Document) -> None:
+        self._insert_new("outbox", [entry])
+
+    async def outbox(self, dispute_id: str) -> Document | None:
+        return self._of("outbox").get(dispute_id)
+
+    async def add_disputes(self, disputes: list[Document]) -> None:
+        self._insert_new("disputes", disputes)
+
+    async def dispute(self, dispute_id: str) -> Document | None:
+        return self._of("disputes").get(dispute_id)
+
+    async def add_tracking(self, tracking_number: str, dispute_id: str) -> None:
+        self._insert_new("tracking", [{"_id": tracking_number, "dispute_id": dispute_id}])
+
+    async def dispute_by_tracking(self, tracking_number: str) -> Document | None:
+        found = self._of("tracking").get(tracking_number)
+        return None if found is None else await self.dispute(found["dispute_id"])
+
+    async def claim(self, claims: list[Document]) -> set[Any]:
+        return self._insert_new("claims", claims)
+
+    async def claim_holder(self, claim_id: str) -> Document | None:
+        return self._of("claims").get(claim_id)
+
+    async def last_block(self, day: str) -> int | None:
+        blocks = [d["block"] for d in self._of("blocks").values() if d["day"] == day]
+        return max(blocks, default=None)
+
+    async def claim_block(self, day: str, block: int) -> bool:
+        entry = {"_id": f"{day}|{block:06d}", "day": day, "block": block}
+        return bool(self._insert_new("blocks", [entry]))
+
+    async def add_status(self, entries: list[Document]) -> None:
+        self._insert_new("status", entries)
+
+    async def status_entries(self, dispute_id: str) -> list[Document]:
+        return [e for e in self._of("status").values() if e["dispute_id"] == dispute_id]

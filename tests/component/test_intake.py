@@ -9,6 +9,7 @@ from contracts.events import DisputeReported
 from intake.app import create_app
 from intake.settings import IntakeSettings
 from tests.factories import hotline_body
+from tests.fakes import InMemoryIntakeStore
 
 
 async def post(app: Any, body: Any, **kwargs: Any) -> httpx.Response:
@@ -20,7 +21,7 @@ async def post(app: Any, body: Any, **kwargs: Any) -> httpx.Response:
 
 
 async def test_hotline_report_is_published_once_with_a_tracking_number(capture: Any) -> None:
-    app = create_app(IntakeSettings())
+    app = create_app(IntakeSettings(), store=InMemoryIntakeStore())
     captured = capture(app.state.broker, topics.DISPUTES_REPORTED)
     async with TestKafkaBroker(app.state.broker):
         response = await post(app, hotline_body())
@@ -35,7 +36,7 @@ async def test_hotline_report_is_published_once_with_a_tracking_number(capture: 
 
 
 async def test_phone_never_travels_in_clear(capture: Any) -> None:
-    app = create_app(IntakeSettings())
+    app = create_app(IntakeSettings(), store=InMemoryIntakeStore())
     captured = capture(app.state.broker, topics.DISPUTES_REPORTED)
     async with TestKafkaBroker(app.state.broker):
         await post(app, hotline_body())
@@ -64,7 +65,7 @@ async def test_phone_never_travels_in_clear(capture: Any) -> None:
 async def test_bad_input_is_refused_naming_the_field_and_nothing_is_published(
     capture: Any, body: Any, field: str
 ) -> None:
-    app = create_app(IntakeSettings())
+    app = create_app(IntakeSettings(), store=InMemoryIntakeStore())
     captured = capture(app.state.broker, topics.DISPUTES_REPORTED)
     async with TestKafkaBroker(app.state.broker):
         response = await post(app, body, headers={"content-type": "application/json"})

@@ -5,6 +5,7 @@ Addresses come from KAFKA_BOOTSTRAP_SERVERS / MONGODB_URI (set by `.ci/run` and 
 skip — and with TIAOJIE_REQUIRE_INFRA set, they fail instead.
 """
 
+import asyncio
 import os
 import shutil
 import socket
@@ -17,9 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from pymongo import AsyncMongoClient, MongoClient
 
+from contracts import topics
 from router.policy import DEFAULT_POLICY_PATH
+from services.broker import ensure_topics
 from services.launcher import SERVICES, spawn, wait_healthy
 from tests.conftest import REQUIRE_INFRA, SERVERS_USED
 
@@ -136,6 +140,33 @@ def _free_port() -> int:
         return port
 
 
+async def _start_groups_at_end(bootstrap: str, groups: list[str]) -> None:
+    """Commit every topic's current end for the run's consumer groups, so the services read
+    only what this run produces: a new group would otherwise start from the earliest offset
+    and replay every earlier run's events on the shared broker before reaching this run's."""
+    await ensure_topics(bootstrap)
+    for group in groups:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            cluster = await consumer._client.fetch_all_metadata()
+            partitions = [
+                TopicPartition(topic, partition)
+                for topic in topics.ALL
+                for partition in cluster.partitions_for_topic(topic) or ()
+            ]
+            consumer.assign(partitions)
+            await consumer.commit(await consumer.end_offsets(partitions))
+        finally:
+            await consumer.stop()
+
+
+GROUP_SUFFIXES = ("", "-escalations", "-metrics")
+"""A service's own group id, and the ids it derives from it for its other consumers."""
+
+
 @pytest.fixture(scope="session")
 def stack(infra: Infra) -> Iterator[Stack]:
     """The four services as real processes on free ports, over a database of their own."""
@@ -165,6 +196,8 @@ def stack(infra: Infra) -> Iterator[Stack]:
         # Consumer groups of their own, so two test runs on one broker never share partitions.
         env[f"{name.upper()}_GROUP_ID"] = f"{name}-{run_id}"
         urls[name] = f"http://127.0.0.1:{port}"
+    groups = [f"{name}-{run_id}{suffix}" for name in SERVICES for suffix in GROUP_SUFFIXES]
+    asyncio.run(_start_groups_at_end(infra.kafka, groups))
     processes = {}
     try:
         for name in SERVICES:

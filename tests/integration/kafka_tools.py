@@ -57,3 +57,35 @@ async def produce(bootstrap: str, topic: str, value: bytes, key: bytes, **kwargs
         await producer.send_and_wait(topic, value, key=key, **kwargs)
     finally:
         await producer.stop()
+
+
+async def read_between(
+    bootstrap: str,
+    start: dict[TopicPartition, int],
+    end: dict[TopicPartition, int],
+    *,
+    timeout_s: float = 30,
+) -> list[Record]:
+    """Every record from `start` up to (not including) `end`: all that was written between
+    two moments, with nothing left to wait for."""
+    pending = {tp for tp in end if end[tp] > start.get(tp, 0)}
+    if not pending:
+        return []
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    records: list[Record] = []
+    try:
+        consumer.assign(list(pending))
+        for partition in pending:
+            consumer.seek(partition, start.get(partition, 0))
+        deadline = time.monotonic() + timeout_s
+        while pending:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out; read {len(records)} records")
+            batches = await consumer.getmany(*pending, timeout_ms=200)
+            for partition, batch in batches.items():
+                records.extend(r for r in batch if r.offset < end[partition])
+            pending = {tp for tp in pending if await consumer.position(tp) < end[tp]}
+        return records
+    finally:
+        await consumer.stop()

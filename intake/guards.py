@@ -1,0 +1,120 @@
+"""Checks on the raw request body, before any model sees it: size, control characters and
+MongoDB operator-like keys. Pure ASGI middleware so an oversized body is never read whole."""
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""C0 and C1 controls except tab, line feed and carriage return."""
+
+FieldError = dict[str, str]
+ErrorRenderer = Callable[[int, list[FieldError]], JSONResponse]
+
+
+def text_problem(text: str) -> str | None:
+    found = CONTROL.search(text)
+    return None if found is None else f"control character U+{ord(found.group(0)):04X} not allowed"
+
+
+def key_problem(key: str) -> str | None:
+    if key.startswith("$") or "." in key:
+        return "keys may not start with '$' or contain '.'"
+    return text_problem(key)
+
+
+def json_problems(value: Any, path: tuple[str, ...] = ()) -> list[FieldError]:
+    """Every offending key or string in a parsed JSON document, named by its dotted path."""
+    if isinstance(value, dict):
+        problems = []
+        for key, item in value.items():
+            where = ".".join((*path, key))
+            problem = key_problem(key)
+            if problem:
+                problems.append({"field": where, "message": problem})
+            problems.extend(json_problems(item, (*path, key)))
+        return problems
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in json_problems(item, (*path, str(i)))]
+    if isinstance(value, str) and (problem := text_problem(value)):
+        return [{"field": ".".join(path) or "body", "message": problem}]
+    return []
+
+
+def inspect_json(body: bytes) -> list[FieldError]:
+    """Problems in a JSON body; a body that is not JSON is left for the endpoint to refuse."""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return []
+    except RecursionError:
+        return [{"field": "body", "message": "nested too deeply"}]
+    return json_problems(document)
+
+
+def invalid_request(status: int, fields: list[FieldError]) -> JSONResponse:
+    error = "payload_too_large" if status == 413 else "invalid_request"
+    return JSONResponse(status_code=status, content={"error": error, "fields": fields})
+
+
+class BodyGuard:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        renderers: dict[str, ErrorRenderer] | None = None,
+    ) -> None:
+        self._app = app
+        self._max = max_bytes
+        self._renderers = renderers or {}
+
+    def _render(self, path: str, status: int, fields: list[FieldError]) -> JSONResponse:
+        for prefix, render in self._renderers.items():
+            if path.startswith(prefix):
+                return render(status, fields)
+        return invalid_request(status, fields)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self._app(scope, receive, send)
+            return
+        too_large = [{"field": "body", "message": f"body is over {self._max} bytes"}]
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length", b"0")
+        if declared.isdigit() and int(declared) > self._max:
+            await self._render(scope["path"], 413, too_large)(scope, receive, send)
+            return
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body.extend(message.get("body", b""))
+            more = message.get("more_body", False)
+            if len(body) > self._max:
+                await self._render(scope["path"], 413, too_large)(scope, receive, send)
+                return
+        content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
+        if "form" not in content_type and (problems := inspect_json(bytes(body))):
+            await self._render(scope["path"], 422, problems)(scope, receive, send)
+            return
+        await self._app(scope, _replaying(bytes(body), receive), send)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

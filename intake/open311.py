@@ -1,0 +1,369 @@
+"""Open311 GeoReport v2, so existing 311 clients can file and follow disputes.
+
+Dispute categories are the services; a request is form-encoded as 311 clients send it
+(`service_code`, `description`, `lat`/`long` or `address_string`, `attribute[...]`); the
+`service_request_id` is the tracking number. Errors are GeoReport's `[{code, description}]`,
+each description starting with the field it is about.
+"""
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any, Self
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import Field, ValidationError, model_validator
+
+from contracts.events import Party
+from contracts.registry import Registry
+from contracts.vocabulary import Category, Channel, HouseholdColor, PartyKind, RiskFlag
+from intake.api import IdempotencyKey, Wiring, find_dispute, settle
+from intake.guards import FieldError, key_problem, text_problem
+from intake.models import (
+    Body,
+    Description,
+    GridId,
+    PartyIn,
+    PastTime,
+    Phone,
+    ShortText,
+    VillageId,
+)
+from intake.pipeline import Accepted
+from intake.places import resolve
+from intake.service import Draft, Identity, build_dispute, seal_party
+from intake.status import DisputeStatus, dispute_status
+from services.http import field_errors
+from services.privacy import Sealer
+
+SERVICE_NAMES: dict[Category, str] = {
+    Category.NEIGHBOUR: "邻里纠纷",
+    Category.FAMILY: "婚姻家庭纠纷",
+    Category.INHERITANCE: "继承纠纷",
+    Category.HOUSING_SITE: "宅基地纠纷",
+    Category.LAND_BOUNDARY: "土地山林权属纠纷",
+    Category.LAND_REQUISITION: "征地拆迁纠纷",
+    Category.WAGE_ARREARS: "劳资纠纷",
+    Category.TRAFFIC_ACCIDENT: "交通事故纠纷",
+    Category.MEDICAL: "医疗纠纷",
+    Category.CONTRACT_DEBT: "合同债务纠纷",
+    Category.PROPERTY_MANAGEMENT: "物业纠纷",
+    Category.ENVIRONMENT: "环境污染纠纷",
+    Category.CONSUMER: "消费纠纷",
+    Category.OTHER: "其他纠纷",
+}
+TOP_LEVEL = frozenset(
+    {
+        "api_key", "jurisdiction_id", "service_code", "lat", "long", "address_string",
+        "address_id", "email", "device_id", "account_id", "first_name", "last_name", "phone",
+        "description", "media_url",
+    }
+)  # fmt: skip
+MULTI_VALUED = frozenset({"risk_flags"})
+
+
+class Attributes(Body):
+    people_involved: int = Field(default=1, ge=1, le=100_000)
+    amount_yuan: float = Field(default=0, ge=0, le=1e12)
+    risk_flags: list[RiskFlag] = Field(default_factory=list, max_length=10)
+    household_color: HouseholdColor | None = None
+    village_id: VillageId | None = None
+    grid_id: GridId | None = None
+    occurred_at: PastTime | None = None
+
+
+class ServiceRequest(Body):
+    service_code: Category
+    description: Description
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    long: Annotated[float, Field(ge=-180, le=180)] | None = None
+    address_string: ShortText | None = None
+    address_id: ShortText | None = None
+    email: ShortText | None = None
+    device_id: ShortText | None = None
+    account_id: ShortText | None = None
+    first_name: ShortText | None = None
+    last_name: ShortText | None = None
+    phone: Phone | None = None
+    media_url: ShortText | None = None
+    api_key: ShortText | None = None
+    jurisdiction_id: ShortText | None = None
+    attribute: Attributes = Field(default_factory=Attributes)
+
+    @model_validator(mode="after")
+    def _located(self) -> Self:
+        if (self.lat is None) != (self.long is None):
+            raise ValueError("lat and long go together")
+        attribute = self.attribute
+        places = (self.lat, self.address_string, self.address_id, attribute.village_id)
+        if all(place is None for place in (*places, attribute.grid_id)):
+            raise ValueError("a location is required: lat/long, address_string or address_id")
+        return self
+
+
+class GeoReportRefusals:
+    def unavailable(self, retry_after_s: int) -> JSONResponse:
+        response = georeport_errors(503, [{"field": "body", "message": "not stored; retry later"}])
+        response.headers["Retry-After"] = str(retry_after_s)
+        return response
+
+    def conflict(self, field: str, message: str) -> JSONResponse:
+        return georeport_errors(409, [{"field": field, "message": message}])
+
+
+def georeport_errors(status: int, fields: Sequence[FieldError]) -> JSONResponse:
+    code = 400 if status == 422 else status
+    return JSONResponse(
+        status_code=code,
+        content=[
+            {
+                "code": 400 if status == 422 else status,
+                "description": f"{f['field']}: {f['message']}",
+            }
+            for f in fields
+        ],
+    )
+
+
+def _field_name(dotted: str) -> str:
+    """`attribute.people_involved` → `attribute[people_involved]`, as the client sent it."""
+    head, _, rest = dotted.partition(".")
+    if head == "attribute" and rest:
+        name, _, tail = rest.partition(".")
+        return f"attribute[{name}]" + (f".{tail}" if tail else "")
+    return dotted
+
+
+def parse_form(body: bytes) -> tuple[dict[str, Any], list[FieldError]]:
+    """A GeoReport form into the request model's shape, with every refusal named."""
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+    except UnicodeDecodeError:
+        return {}, [{"field": "body", "message": "not UTF-8"}]
+    data: dict[str, Any] = {}
+    attributes: dict[str, Any] = {}
+    problems: list[FieldError] = []
+    for key, value in pairs:
+        for problem in (key_problem(key.replace("[", "").replace("]", "")), text_problem(value)):
+            if problem:
+                problems.append({"field": key, "message": problem})
+        if key.startswith("attribute[") and key.endswith("]"):
+            name = key[len("attribute[") : -1].removesuffix("][").removesuffix("]")
+            name = name.split("]", 1)[0]
+            if name in MULTI_VALUED:
+                attributes.setdefault(name, []).append(value)
+            else:
+                attributes[name] = value
+        elif key in TOP_LEVEL:
+            if value != "":
+                data[key] = value
+        else:
+            problems.append({"field": key, "message": "not a GeoReport v2 field"})
+    if attributes:
+        data["attribute"] = attributes
+    return data, problems
+
+
+def open311_draft(
+    request: ServiceRequest,
+    identity: Identity,
+    sealer: Sealer,
+    registry: Registry,
+    radius_km: float,
+) -> Draft:
+    attribute = request.attribute
+    address = request.address_string or (
+        f"address_id {request.address_id}" if request.address_id else None
+    )
+    placement = resolve(
+        registry,
+        village_id=attribute.village_id,
+        grid_id=attribute.grid_id,
+        address_text=address,
+        lat=request.lat,
+        lon=request.long,
+        radius_km=radius_km,
+    )
+    name = " ".join(part for part in (request.first_name, request.last_name) if part)
+    parties: list[Party] = []
+    if name or request.phone:
+        requester = PartyIn(
+            kind=PartyKind.PERSON,
+            name=name[:200],
+            phone=request.phone,
+            household_color=attribute.household_color,
+        )
+        parties.append(seal_party(requester, sealer))
+    dispute = build_dispute(
+        identity,
+        Channel.OPEN311,
+        placement,
+        category=request.service_code,
+        description=request.description,
+        parties=parties,
+        people_involved=attribute.people_involved,
+        amount_yuan=attribute.amount_yuan,
+        risk_flags=attribute.risk_flags,
+        incident_at=attribute.occurred_at,
+        address_text=request.address_string,
+    )
+    contact = {"email": request.email, "phone": request.phone, "name": name}
+    private: dict[str, Any] = {"device_id": request.device_id, "account_id": request.account_id}
+    if any(contact.values()):
+        private["requester"] = sealer.seal(contact)
+    return Draft(dispute, private)
+
+
+def services_list() -> list[dict[str, Any]]:
+    return [
+        {
+            "service_code": code.value,
+            "service_name": name,
+            "description": f"{name}：提交矛盾纠纷，由村、镇、县三级调解组织受理",
+            "metadata": True,
+            "type": "realtime",
+            "keywords": f"{code.value},纠纷,调解",
+            "group": "矛盾纠纷调解",
+        }
+        for code, name in SERVICE_NAMES.items()
+    ]
+
+
+def service_definition(code: Category) -> dict[str, Any]:
+    def attribute(order: int, variable: str, datatype: str, description: str, **extra: Any) -> Any:
+        return {
+            "variable": True,
+            "code": variable,
+            "datatype": datatype,
+            "required": False,
+            "datatype_description": extra.pop("hint", None),
+            "order": order,
+            "description": description,
+            **extra,
+        }
+
+    def values(names: dict[str, str]) -> list[dict[str, str]]:
+        return [{"key": key, "name": name} for key, name in names.items()]
+
+    return {
+        "service_code": code.value,
+        "attributes": [
+            attribute(1, "people_involved", "number", "涉及人数 (people involved)"),
+            attribute(2, "amount_yuan", "number", "涉及金额 (yuan at stake)"),
+            attribute(
+                3,
+                "risk_flags",
+                "multivaluelist",
+                "风险 (risk flags)",
+                values=values({flag.value: flag.value for flag in RiskFlag}),
+            ),
+            attribute(
+                4,
+                "household_color",
+                "singlevaluelist",
+                "户类 (household colour)",
+                values=values({"green": "放心户", "yellow": "关心户", "red": "连心户"}),
+            ),
+            attribute(5, "village_id", "string", "村 id, e.g. hanyin-shuangru-jianghe"),
+            attribute(6, "grid_id", "string", "网格 id, e.g. hanyin-shuangru-jianghe-g03"),
+            attribute(7, "occurred_at", "datetime", "发生时间 (when it happened)"),
+        ],
+    }
+
+
+def _request_view(found: dict[str, Any], status_view: DisputeStatus) -> dict[str, Any]:
+    body = found["dispute"]
+    category = Category(body["category"])
+    latest: datetime = status_view.history[-1].at
+    return {
+        "service_request_id": body["tracking_number"],
+        "status": "open" if status_view.open else "closed",
+        "status_notes": status_view.history[-1].note,
+        "service_name": SERVICE_NAMES[category],
+        "service_code": category.value,
+        # Descriptions and addresses of disputes are personal: they are not served back.
+        "description": None,
+        "agency_responsible": status_view.unit_id,
+        "service_notice": "请保留受理编号以便查询 (keep the tracking number)",
+        "requested_datetime": found["received_at"].isoformat(),
+        "updated_datetime": latest.isoformat(),
+        "expected_datetime": None,
+        "address": None,
+        "address_id": None,
+        "zipcode": None,
+        "lat": None,
+        "long": None,
+        "media_url": None,
+    }
+
+
+def create_open311_router(wiring: Wiring) -> APIRouter:
+    intake, store, registry, sealer = wiring.intake, wiring.store, wiring.registry, wiring.sealer
+    settings, logger = wiring.settings, wiring.logger
+    router = APIRouter(prefix="/open311/v2", tags=["open311"])
+
+    @router.get("/services.json")
+    async def services() -> list[dict[str, Any]]:
+        return services_list()
+
+    @router.get("/services/{service_code}.json")
+    async def service(service_code: str) -> JSONResponse:
+        if service_code not in SERVICE_NAMES:
+            return georeport_errors(404, [{"field": "service_code", "message": "unknown service"}])
+        return JSONResponse(service_definition(Category(service_code)))
+
+    @router.post(
+        "/requests.json",
+        status_code=201,
+        openapi_extra={
+            "requestBody": {
+                "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}
+            }
+        },
+    )
+    async def post_request(
+        request: Request, idempotency_key: IdempotencyKey = None
+    ) -> JSONResponse:
+        raw = await request.body()
+        data, problems = parse_form(raw)
+        if problems:
+            return georeport_errors(422, problems)
+        try:
+            parsed = ServiceRequest.model_validate(data)
+        except ValidationError as error:
+            named = [
+                {"field": _field_name(entry["field"]), "message": entry["message"]}
+                for entry in field_errors(error.errors(include_url=False))
+            ]
+            return georeport_errors(422, named)
+        outcome = intake.submit(
+            lambda ids: open311_draft(parsed, ids, sealer, registry, settings.geo_radius_km),
+            key=f"open311:{idempotency_key}" if idempotency_key else None,
+            fingerprint=hashlib.sha256(parsed.model_dump_json().encode()).hexdigest(),
+        )
+        result = await settle(outcome, settings, logger, refusals=GeoReportRefusals())
+        if isinstance(result, JSONResponse):
+            return result
+        assert isinstance(result, Accepted)  # no Open311 request is "not a dispute"
+        return JSONResponse(
+            status_code=201,
+            content=[
+                {
+                    "service_request_id": result.dispute.tracking_number,
+                    "service_notice": "已受理，将由所在村镇调解组织处理",
+                    "account_id": None,
+                }
+            ],
+        )
+
+    @router.get("/requests/{request_id}.json")
+    async def get_request(request_id: str) -> JSONResponse:
+        found = await find_dispute(store, request_id)
+        if found is None:
+            return georeport_errors(404, [{"field": "service_request_id", "message": "not found"}])
+        view = dispute_status(found, await store.status_entries(found["_id"]))
+        return JSONResponse([_request_view(found, view)])
+
+    return router
