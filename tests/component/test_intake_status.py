@@ -14,8 +14,10 @@ from contracts.events import (
     DisputeReported,
     Event,
 )
+from contracts.registry import hanyin
 from contracts.vocabulary import AgreementForm, Priority, Tier
-from router.rules import Policy, route
+from router.policy import Policy
+from router.rules import route
 from tests.component.intake_helpers import call, intake_app
 from tests.factories import JIANGHE, hotline_body
 
@@ -47,7 +49,7 @@ async def test_status_follows_routing_and_lifecycle_events(capture: Any) -> None
         received = (await call(app, "GET", f"/v1/disputes/{accepted['dispute_id']}")).json()
         reported = DisputeReported.model_validate_json(captured.bodies[0])
         now = datetime.now(UTC)
-        routed = route(reported, Policy(), now)
+        routed = route(reported, Policy(), hanyin(), now)
         fields = case_fields(reported, now)
         assigned = CaseAssigned(
             **fields,
