@@ -142,7 +142,13 @@ async def test_retries_with_the_same_key_publish_nothing_more(
 async def test_status_follows_the_case_to_the_village_queue(stack: Stack) -> None:
     async with httpx.AsyncClient(base_url=stack.urls["intake"], timeout=30) as client:
         accepted = (await client.post(HOTLINE, json=hotline_body())).json()
-        form = await client.post(OPEN311, data=open311_form(**{"attribute[village_id]": JIANGHE}))
+        # A small neighbour matter, so the policy keeps it in the village.
+        village_matter = {
+            "attribute[village_id]": JIANGHE,
+            "service_code": "neighbour",
+            "attribute[people_involved]": "2",
+        }
+        form = await client.post(OPEN311, data=open311_form(**village_matter))
         request_id = form.json()[0]["service_request_id"]
 
         async def assigned(reference: str) -> dict[str, Any] | None:
