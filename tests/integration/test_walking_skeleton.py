@@ -35,7 +35,9 @@ async def test_hotline_dispute_reaches_the_village_queue(stack: Stack) -> None:
             f"{mediation}/v1/units/{JIANGHE}/queue",
             params={"mediator_id": case["mediator_id"], "limit": 500},
         )
-        item = next(i for i in queue.json() if i["case_id"] == accepted["dispute_id"])
+        listed = [i for i in queue.json() if i["case_id"] == accepted["dispute_id"]]
+        assert listed, (case["mediator_id"], case["state"], len(queue.json()))
+        item = listed[0]
         assert item["tracking_number"] == accepted["tracking_number"]
         assert (item["tier"], item["state"], item["priority"]) == (
             "village",
