@@ -16,6 +16,7 @@ from intake.pipeline import Intake
 from intake.settings import IntakeSettings
 from intake.store import IntakeStore, MongoIntakeStore
 from intake.tracking import TrackingNumbers
+from intake.web import create_console
 from services.broker import create_broker, running_broker
 from services.consumer import subscribe_batch
 from services.http import chain_lifespans, create_service_app
@@ -94,12 +95,14 @@ def create_app(
         return step()
 
     wiring = Wiring(intake, store, registry, Sealer(), settings, logger)
+    console, pages = create_console()
     app = create_service_app(
         broker=broker,
         title="tiaojie intake",
         routers=[
             create_router(wiring),
             create_open311_router(wiring),
+            console,
         ],
         checks={"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: ping(database)},
         lifespan=chain_lifespans(open_store, running_broker(broker, settings)),
@@ -109,4 +112,5 @@ def create_app(
         max_bytes=settings.max_body_bytes,
         renderers={"/open311/": georeport_errors},
     )
+    pages.mount_static(app)
     return app

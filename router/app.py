@@ -2,6 +2,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from pydantic import TypeAdapter
 
 from contracts import topics
@@ -18,6 +19,7 @@ from services.consumer import subscribe_batch
 from services.http import chain_lifespans, create_service_app
 from services.logging import configure_logging
 from services.publishing import EventPublisher
+from services.web.render import ConsoleLinks
 
 
 def create_app(
@@ -88,6 +90,13 @@ def create_app(
             feeding(feed, settings.kafka_bootstrap_servers, settings.read_model_wait_s, logger),
             running_broker(broker, settings),
         ),
+    )
+    # The consoles of the other services read the units API from the browser.
+    links = ConsoleLinks()
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=[links.intake_url, links.mediation_url, links.notifier_url],
+        allow_methods=["GET"],
     )
     app.state.policies = policies
     app.state.models = models
