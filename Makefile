@@ -7,7 +7,7 @@ MONGODB_PORT ?= 27017
 export KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:$(KAFKA_PORT)
 export MONGODB_URI ?= mongodb://127.0.0.1:$(MONGODB_PORT)/
 
-.PHONY: install infra up down status test unit lint
+.PHONY: install infra browser up down status test unit lint
 
 install: $(VENV)/.installed
 
@@ -20,6 +20,10 @@ $(VENV)/.installed: pyproject.toml
 infra: install  ## Kafka, PostgreSQL and FerretDB on loopback (fetched or built on first use)
 	$(PY) -m services.devstack up
 
+browser:  ## Debian's Chromium and CJK fonts for the console tests (Playwright drives it)
+	@test -x /usr/bin/chromium || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
 up: infra  ## the servers and all four services; prints their URLs
 	$(PY) -m services.launcher up
 
@@ -31,7 +35,7 @@ status:
 	-$(PY) -m services.devstack status
 	$(PY) -m services.launcher status
 
-test: infra  ## the whole suite: unit, component and integration on the real servers
+test: infra browser  ## the whole suite: unit, component and integration on the real servers
 	$(PY) -m pytest -ra
 
 unit: install  ## the fast rings only, no servers

@@ -196,6 +196,7 @@ def stack(infra: Infra) -> Iterator[Stack]:
         # Consumer groups of their own, so two test runs on one broker never share partitions.
         env[f"{name.upper()}_GROUP_ID"] = f"{name}-{run_id}"
         urls[name] = f"http://127.0.0.1:{port}"
+        env[f"{name.upper()}_URL"] = urls[name]  # where each console links to the others
     groups = [f"{name}-{run_id}{suffix}" for name in SERVICES for suffix in GROUP_SUFFIXES]
     asyncio.run(_start_groups_at_end(infra.kafka, groups))
     processes = {}
