@@ -1,19 +1,81 @@
-"""Kafka edge of mediation: routed cases become stored cases in a unit's queue."""
+"""Kafka edges of mediation: routed cases into the store, lifecycle events into the metrics."""
 
-from contracts.events import CaseRouted
-from mediation.models import assigned_event, case_document
+from contracts.events import CaseRouted, Event
+from mediation.lifecycle import assigned_event, urgent_alert
+from mediation.metrics import UNKNOWN, Facts, batch_increments
+from mediation.metrics_store import MetricsStore
+from mediation.models import case_document
+from mediation.service import CaseService, Relay
 from mediation.store import CaseStore
-from services.publishing import EventPublisher
 
 
 class RoutedCases:
-    def __init__(self, store: CaseStore, publisher: EventPublisher) -> None:
+    def __init__(self, store: CaseStore, relay: Relay, cases: CaseService) -> None:
         self._store = store
-        self._publisher = publisher
+        self._relay = relay
+        self._cases = cases
 
     async def on_routed(self, batch: list[CaseRouted]) -> None:
-        await self._store.add_new([case_document(routed) for routed in batch])
-        # Announce every case of the batch, new or already stored: if an earlier delivery
-        # stored the case and crashed before announcing it, this is where it gets announced.
-        # The deterministic event id lets consumers drop the repeats.
-        await self._publisher.publish_all([assigned_event(routed) for routed in batch])
+        # The first routing of each case in the batch is tried as an insert (the hot path);
+        # anything else for a case already stored is a re-route, or a repeat to ignore.
+        firsts: dict[str, CaseRouted] = {}
+        later: list[CaseRouted] = []
+        for routed in batch:
+            if routed.case_id in firsts:
+                later.append(routed)
+            else:
+                firsts[routed.case_id] = routed
+        new_ids = await self._store.add_new([case_document(r) for r in firsts.values()])
+        announce: list[CaseRouted] = []
+        for case_id, routed in firsts.items():
+            if case_id in new_ids or routed.routing_seq == 1:
+                # A repeated first routing is announced again: if an earlier delivery stored
+                # the case and crashed before announcing it, this is where it gets announced.
+                # Deterministic event ids let consumers drop the repeats.
+                announce.append(routed)
+            else:
+                later.insert(0, routed)
+        events: list[Event] = [assigned_event(r) for r in announce]
+        events += [urgent_alert(r) for r in announce if r.urgent]
+        await self._relay.publish(events)
+        for routed in sorted(later, key=lambda r: r.routing_seq):
+            # Conditional update with its outbox; stale or repeated routings change nothing.
+            await self._cases.reroute(routed)
+        for routed in batch:
+            if routed.rebound_of and routed.rebound_of != routed.case_id:
+                await self._cases.reopen(routed.rebound_of, routed.case_id, routed.occurred_at)
+
+
+class MetricsRecorder:
+    """Counts each lifecycle event once: its id is inserted first, and only events whose id
+    was new this time are summed into the counters."""
+
+    def __init__(self, store: MetricsStore, cases: CaseStore) -> None:
+        self._store = store
+        self._cases = cases
+
+    async def on_lifecycle(self, batch: list[Event]) -> None:
+        unique = list({str(event.event_id): event for event in batch}.items())
+        fresh = await self._store.mark_applied([event_id for event_id, _ in unique])
+        events = [event for event_id, event in unique if event_id in fresh]
+        if not events:
+            return
+        case_ids = sorted({str(getattr(event, "case_id", "")) for event in events})
+        documents = await self._cases.facts(case_ids)
+        counted = [
+            (event, _facts(documents.get(str(getattr(event, "case_id", ""))), event))
+            for event in events
+        ]
+        await self._store.increment(batch_increments(counted))
+
+
+def _facts(document: dict[str, object] | None, event: Event) -> Facts:
+    if document is None:
+        return Facts(origin_tier=str(getattr(event, "tier", UNKNOWN)), started_at=None)
+    started = document.get("started_at")
+    return Facts(
+        origin_tier=str(document.get("origin_tier", UNKNOWN)),
+        started_at=started if hasattr(started, "tzinfo") else None,  # type: ignore[arg-type]
+        channel=str(document.get("channel", UNKNOWN)),
+        category=str(document.get("category", UNKNOWN)),
+    )

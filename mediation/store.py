@@ -1,5 +1,7 @@
-"""Case persistence. The hot path only inserts by `_id`; queries serve people, not events."""
+"""Case persistence. New cases are inserts by `_id` (the hot path); every later change is one
+conditional single-document update that carries its pending events (the outbox)."""
 
+from datetime import datetime
 from typing import Any, Protocol
 
 from pymongo import ASCENDING, DESCENDING
@@ -9,6 +11,7 @@ from contracts.vocabulary import CaseState
 from services.mongo import Document, insert_new
 
 CASES = "cases"
+FACT_FIELDS = ("origin_tier", "started_at", "channel", "category")
 
 
 class CaseStore(Protocol):
@@ -20,6 +23,31 @@ class CaseStore(Protocol):
 
     async def get(self, case_id: str) -> Document | None: ...
 
+    async def apply(
+        self,
+        case_id: str,
+        expected_version: int,
+        changes: Document,
+        timeline: list[Document],
+        outbox: list[Document],
+    ) -> bool:
+        """Write a change only if nobody changed the case since `expected_version` was read."""
+        ...
+
+    async def clear_outbox(self, case_id: str, entries: list[Document]) -> None: ...
+
+    async def due(self, now: datetime, limit: int) -> list[Document]:
+        """Cases whose next deadline has passed."""
+        ...
+
+    async def stale_outbox(self, queued_before: datetime, limit: int) -> list[Document]:
+        """Cases holding events queued before `queued_before` and still not relayed."""
+        ...
+
+    async def facts(self, case_ids: list[str]) -> dict[str, Document]:
+        """The never-changing facts of each case, for the metrics."""
+        ...
+
 
 class MongoCaseStore:
     def __init__(self, database: AsyncDatabase[Document]) -> None:
@@ -27,15 +55,15 @@ class MongoCaseStore:
         self._database = database
 
     async def ensure_indexes(self) -> None:
-        await self._cases.create_index(
-            [
-                ("unit_id", ASCENDING),
-                ("state", ASCENDING),
-                ("priority_rank", DESCENDING),
-                ("acceptance_due_at", ASCENDING),
-            ],
-            name="queue",
-        )
+        queue = [
+            ("unit_id", ASCENDING),
+            ("state", ASCENDING),
+            ("priority_rank", DESCENDING),
+            ("due_at", ASCENDING),
+        ]
+        await self._cases.create_index(queue, name="queue_by_due")
+        await self._cases.create_index([("next_deadline_at", ASCENDING)], name="deadlines")
+        await self._cases.create_index([("outbox.queued_at", ASCENDING)], name="outbox")
 
     async def add_new(self, cases: list[Document]) -> set[Any]:
         return await insert_new(self._database, CASES, cases)
@@ -46,9 +74,43 @@ class MongoCaseStore:
         query: Document = {"unit_id": unit_id, "state": {"$in": [s.value for s in states]}}
         if mediator_id is not None:
             query["mediator_id"] = mediator_id
-        cursor = self._cases.find(query, projection={"dispute": 0, "timeline": 0, "trace": 0})
-        cursor = cursor.sort([("priority_rank", DESCENDING), ("acceptance_due_at", ASCENDING)])
+        projection = {"dispute": 0, "timeline": 0, "trace": 0, "outbox": 0}
+        cursor = self._cases.find(query, projection=projection)
+        cursor = cursor.sort([("priority_rank", DESCENDING), ("due_at", ASCENDING)])
         return await cursor.limit(limit).to_list()
 
     async def get(self, case_id: str) -> Document | None:
         return await self._cases.find_one({"_id": case_id})
+
+    async def apply(
+        self,
+        case_id: str,
+        expected_version: int,
+        changes: Document,
+        timeline: list[Document],
+        outbox: list[Document],
+    ) -> bool:
+        update: Document = {"$set": {**changes, "version": expected_version + 1}}
+        pushes = {"timeline": timeline, "outbox": outbox}
+        update["$push"] = {name: {"$each": items} for name, items in pushes.items() if items}
+        if not update["$push"]:
+            del update["$push"]
+        result = await self._cases.update_one({"_id": case_id, "version": expected_version}, update)
+        return result.matched_count == 1
+
+    async def clear_outbox(self, case_id: str, entries: list[Document]) -> None:
+        # $pullAll matches whole entries: only what was relayed goes, never a newer entry.
+        await self._cases.update_one({"_id": case_id}, {"$pullAll": {"outbox": entries}})
+
+    async def due(self, now: datetime, limit: int) -> list[Document]:
+        cursor = self._cases.find({"next_deadline_at": {"$lte": now}}, projection={"outbox": 0})
+        return await cursor.sort("next_deadline_at", ASCENDING).limit(limit).to_list()
+
+    async def stale_outbox(self, queued_before: datetime, limit: int) -> list[Document]:
+        query = {"outbox.queued_at": {"$lt": queued_before}}
+        return await self._cases.find(query, projection={"outbox": 1}).limit(limit).to_list()
+
+    async def facts(self, case_ids: list[str]) -> dict[str, Document]:
+        projection = dict.fromkeys(FACT_FIELDS, 1)
+        cursor = self._cases.find({"_id": {"$in": case_ids}}, projection=projection)
+        return {document["_id"]: document async for document in cursor}
