@@ -1,5 +1,7 @@
-"""Carrying out lifecycle commands: read the case, decide (pure), write the change together with
-its pending events in one conditional update, relay those events to Kafka, clear them."""
+"""Carrying out lifecycle commands: read the case, decide (pure), claim its version, write the
+change together with its pending events in one conditional update, relay those events to
+Kafka, then clear them. A crash anywhere leaves the events in the case's outbox, from where
+the next writer or the periodic sweep publishes them (same event ids: nothing duplicates)."""
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -44,11 +46,9 @@ class Relay:
         await self._publishers[topics.CASES_LIFECYCLE].publish_all(lifecycle_events)
         await self._publishers[topics.ALERTS].publish_all(alerts)
 
-    async def relay(self, case_id: str, entries: list[Document]) -> None:
-        if not entries:
-            return
-        await self.publish([_event_of(entry) for entry in entries])
-        await self._store.clear_outbox(case_id, entries)
+    async def relay(self, entries: list[Document]) -> None:
+        if entries:
+            await self.publish([_event_of(entry) for entry in entries])
 
 
 def _event_of(entry: Document) -> Event:
@@ -85,7 +85,7 @@ class CaseService:
             if mediator_id is not None and not self._is_of_unit(mediator_id, case.unit_id):
                 raise NotOfUnitError(f"mediator {mediator_id} is not of unit {case.unit_id}")
             decision = lifecycle.decide(case, command)
-            if await self._write(case, decision):
+            if await self._write(case, decision, document):
                 after = case_of({**document, **decision.changes, "version": case.version + 1})
                 return ActionResult(
                     case_id=case_id,
@@ -104,14 +104,26 @@ class CaseService:
         mediator = self._registry.mediators.get(mediator_id)
         return mediator is not None and mediator.unit_id == unit_id
 
-    async def _write(self, case: lifecycle.Case, decision: Decision) -> bool:
-        entries = outbox_entries(decision.events, self._clock())
+    async def _write(self, case: lifecycle.Case, decision: Decision, document: Document) -> bool:
+        now = self._clock()
+        if not await self._store.claim(case.case_id, case.version, now):
+            return False  # another writer is changing this version; read again
+        # The outbox is replaced below: what an earlier writer left there goes out first.
+        await self._relay.relay(document.get("outbox", []))
+        entries = outbox_entries(decision.events, now)
         written = await self._store.apply(
             case.case_id, case.version, decision.changes, list(decision.timeline), entries
         )
         if written:
-            await self._relay.relay(case.case_id, entries)
+            await self._relay.relay(entries)
+            await self._clear(case.case_id, case.version + 1)
         return written
+
+    async def _clear(self, case_id: str, version: int) -> None:
+        """Clearing is a change too; if someone else holds the next version, their write
+        replaces the outbox after relaying it, so there is nothing to do."""
+        if await self._store.claim(case_id, version, self._clock()):
+            await self._store.clear_outbox(case_id, version)
 
     async def apply_system(self, case_id: str, command: Command) -> bool:
         """A command from the system (re-route, rebound, deadline). False when it no longer
@@ -126,7 +138,7 @@ class CaseService:
             except IllegalTransitionError as refused:
                 self._log.info("command not applied", case_id=case_id, reason=str(refused))
                 return False
-            if await self._write(case, decision):
+            if await self._write(case, decision, document):
                 return True
         return False
 
@@ -147,7 +159,7 @@ class CaseService:
                 decision = lifecycle.decide(case, lifecycle.CheckDeadlines(now))
             except IllegalTransitionError:
                 continue
-            if await self._write(case, decision):
+            if await self._write(case, decision, document):
                 escalated += 1
                 self._log.info("deadline escalated", case_id=case.case_id)
         return escalated
@@ -158,7 +170,8 @@ class CaseService:
         relayed = 0
         for document in await self._store.stale_outbox(cutoff, limit):
             entries: list[Any] = document.get("outbox", [])
-            await self._relay.relay(document["_id"], entries)
+            await self._relay.relay(entries)
+            await self._clear(document["_id"], int(document.get("version", 1)))
             relayed += len(entries)
         if relayed:
             self._log.warning("relayed events left pending", events=relayed)

@@ -1,7 +1,14 @@
 """Case persistence. New cases are inserts by `_id` (the hot path); every later change is one
-conditional single-document update that carries its pending events (the outbox)."""
+conditional single-document update that carries its pending events (the outbox).
 
-from datetime import datetime
+Who may change version v of a case is settled by inserting the claim `<case>@<v>`: a unique
+`_id` lets exactly one writer in. The version filter alone is not enough on FerretDB 1.x,
+whose updates read and write back the document, so two writers that both read version v
+would both "match" and the last write would win (seen with two deadline sweepers). On
+MongoDB the filter would do; the claim costs one insert there.
+"""
+
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pymongo import ASCENDING, DESCENDING
@@ -11,6 +18,9 @@ from contracts.vocabulary import CaseState
 from services.mongo import Document, insert_new
 
 CASES = "cases"
+CLAIMS = "case_claims"
+CLAIM_TAKEOVER = timedelta(seconds=30)
+"""A claim whose writer never wrote (it crashed in between) is taken over after this long."""
 FACT_FIELDS = ("origin_tier", "started_at", "channel", "category")
 
 
@@ -23,6 +33,10 @@ class CaseStore(Protocol):
 
     async def get(self, case_id: str) -> Document | None: ...
 
+    async def claim(self, case_id: str, version: int, now: datetime) -> bool:
+        """The right to change `version` of the case into the next one; one writer gets it."""
+        ...
+
     async def apply(
         self,
         case_id: str,
@@ -31,10 +45,13 @@ class CaseStore(Protocol):
         timeline: list[Document],
         outbox: list[Document],
     ) -> bool:
-        """Write a change only if nobody changed the case since `expected_version` was read."""
+        """Write a change (replacing the outbox) only if the case is still at
+        `expected_version`. Callers hold the claim on that version."""
         ...
 
-    async def clear_outbox(self, case_id: str, entries: list[Document]) -> None: ...
+    async def clear_outbox(self, case_id: str, expected_version: int) -> None:
+        """Empty the outbox once relayed (a change of its own: callers hold the claim)."""
+        ...
 
     async def due(self, now: datetime, limit: int) -> list[Document]:
         """Cases whose next deadline has passed."""
@@ -65,6 +82,21 @@ class MongoCaseStore:
         await self._cases.create_index([("next_deadline_at", ASCENDING)], name="deadlines")
         await self._cases.create_index([("outbox.queued_at", ASCENDING)], name="outbox")
 
+    async def claim(self, case_id: str, version: int, now: datetime) -> bool:
+        claim_id = f"{case_id}@{version}"
+        if await insert_new(self._database, CLAIMS, [{"_id": claim_id, "at": now}]):
+            return True
+        held = await self._database[CLAIMS].find_one({"_id": claim_id})
+        if held is None or held["at"] > now - CLAIM_TAKEOVER:
+            return False
+        case = await self._cases.find_one({"_id": case_id}, projection={"version": 1})
+        if case is None or case.get("version") != version:
+            return False
+        # Abandoned: one taker per takeover window, again settled by a unique insert.
+        window = int(now.timestamp() // CLAIM_TAKEOVER.total_seconds())
+        takeover = {"_id": f"{claim_id}~{window}", "at": now}
+        return bool(await insert_new(self._database, CLAIMS, [takeover]))
+
     async def add_new(self, cases: list[Document]) -> set[Any]:
         return await insert_new(self._database, CASES, cases)
 
@@ -90,17 +122,17 @@ class MongoCaseStore:
         timeline: list[Document],
         outbox: list[Document],
     ) -> bool:
-        update: Document = {"$set": {**changes, "version": expected_version + 1}}
-        pushes = {"timeline": timeline, "outbox": outbox}
-        update["$push"] = {name: {"$each": items} for name, items in pushes.items() if items}
-        if not update["$push"]:
-            del update["$push"]
+        update: Document = {"$set": {**changes, "outbox": outbox, "version": expected_version + 1}}
+        if timeline:
+            update["$push"] = {"timeline": {"$each": timeline}}
         result = await self._cases.update_one({"_id": case_id, "version": expected_version}, update)
         return result.matched_count == 1
 
-    async def clear_outbox(self, case_id: str, entries: list[Document]) -> None:
-        # $pullAll matches whole entries: only what was relayed goes, never a newer entry.
-        await self._cases.update_one({"_id": case_id}, {"$pullAll": {"outbox": entries}})
+    async def clear_outbox(self, case_id: str, expected_version: int) -> None:
+        await self._cases.update_one(
+            {"_id": case_id, "version": expected_version},
+            {"$set": {"outbox": [], "version": expected_version + 1}},
+        )
 
     async def due(self, now: datetime, limit: int) -> list[Document]:
         cursor = self._cases.find({"next_deadline_at": {"$lte": now}}, projection={"outbox": 0})
@@ -108,7 +140,8 @@ class MongoCaseStore:
 
     async def stale_outbox(self, queued_before: datetime, limit: int) -> list[Document]:
         query = {"outbox.queued_at": {"$lt": queued_before}}
-        return await self._cases.find(query, projection={"outbox": 1}).limit(limit).to_list()
+        projection = {"outbox": 1, "version": 1}
+        return await self._cases.find(query, projection=projection).limit(limit).to_list()
 
     async def facts(self, case_ids: list[str]) -> dict[str, Document]:
         projection = dict.fromkeys(FACT_FIELDS, 1)

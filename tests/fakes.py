@@ -12,6 +12,7 @@ from services.mongo import Document
 class InMemoryCaseStore:
     def __init__(self) -> None:
         self.cases: dict[str, Document] = {}
+        self.claims: set[str] = set()
 
     async def add_new(self, cases: list[Document]) -> set[Any]:
         new = {case["_id"] for case in cases if case["_id"] not in self.cases}
@@ -37,6 +38,13 @@ class InMemoryCaseStore:
         case = self.cases.get(case_id)
         return copy.deepcopy(case) if case is not None else None
 
+    async def claim(self, case_id: str, version: int, now: datetime) -> bool:
+        claim_id = f"{case_id}@{version}"
+        if claim_id in self.claims:
+            return False
+        self.claims.add(claim_id)
+        return True
+
     async def apply(
         self,
         case_id: str,
@@ -48,14 +56,14 @@ class InMemoryCaseStore:
         case = self.cases.get(case_id)
         if case is None or case.get("version", 1) != expected_version:
             return False
-        case.update(copy.deepcopy(changes), version=expected_version + 1)
+        case.update(copy.deepcopy(changes), version=expected_version + 1, outbox=list(outbox))
         case.setdefault("timeline", []).extend(timeline)
-        case.setdefault("outbox", []).extend(outbox)
         return True
 
-    async def clear_outbox(self, case_id: str, entries: list[Document]) -> None:
+    async def clear_outbox(self, case_id: str, expected_version: int) -> None:
         case = self.cases[case_id]
-        case["outbox"] = [entry for entry in case.get("outbox", []) if entry not in entries]
+        if case.get("version", 1) == expected_version:
+            case.update(outbox=[], version=expected_version + 1)
 
     async def due(self, now: datetime, limit: int) -> list[Document]:
         found = [
@@ -67,7 +75,7 @@ class InMemoryCaseStore:
 
     async def stale_outbox(self, queued_before: datetime, limit: int) -> list[Document]:
         found = [
-            {"_id": case["_id"], "outbox": list(case["outbox"])}
+            {"_id": case["_id"], "outbox": list(case["outbox"]), "version": case["version"]}
             for case in self.cases.values()
             if any(entry["queued_at"] < queued_before for entry in case.get("outbox", []))
         ]

@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ class Stack:
     infra: Infra
     database: str
     urls: dict[str, str]
+    env: dict[str, str] = field(default_factory=dict)
+    """The environment the services run with, to start another replica of one of them."""
 
 
 def _reachable(address: str) -> bool:
@@ -128,6 +130,7 @@ def stack(infra: Infra) -> Iterator[Stack]:
         MONGODB_URI=infra.mongodb_uri,
         MONGODB_DATABASE=database,
         HANDLER_RETRY_BACKOFF_S="0.1",
+        MEDIATION_SWEEP_INTERVAL_S="0.2",  # deadline tests wait on the sweeper, not the clock
     )
     urls = {}
     for name in SERVICES:
@@ -144,7 +147,7 @@ def stack(infra: Infra) -> Iterator[Stack]:
                 processes[name] = spawn(name, env, log)
         for name, process in processes.items():
             wait_healthy(urls[name], process)
-        yield Stack(infra, database, urls)
+        yield Stack(infra, database, urls, env)
     finally:
         for process in processes.values():
             process.terminate()
