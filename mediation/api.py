@@ -56,12 +56,12 @@ def _refuse(status: int, message: str, **extra: Any) -> JSONResponse:
 
 def _outcome_command(body: Any) -> Make:
     if isinstance(body, ResolvedOutcome):
-        return lambda at: lc.Resolve(body.mediator_id, at, body.agreement, body.summary)
+        return lambda at: lc.Resolve(body.mediator_id, body.when(at), body.agreement, body.summary)
     if isinstance(body, FailedOutcome):
-        return lambda at: lc.Fail(body.mediator_id, at, body.reason)
+        return lambda at: lc.Fail(body.mediator_id, body.when(at), body.reason)
     if isinstance(body, ReferredOutcome):
-        return lambda at: lc.Refer(body.mediator_id, at, body.referred_to, body.notes)
-    return lambda at: lc.Withdraw(body.mediator_id, at, body.reason)
+        return lambda at: lc.Refer(body.mediator_id, body.when(at), body.referred_to, body.notes)
+    return lambda at: lc.Withdraw(body.mediator_id, body.when(at), body.reason)
 
 
 async def _parse_outcome(request: Request) -> Any:
@@ -106,13 +106,17 @@ def create_router(store: CaseStore, cases: CaseService, metrics: MetricsStore) -
 
     @router.post("/cases/{case_id}/accept", response_model=ActionResult)
     async def accept(case_id: CaseId, body: AcceptBody) -> Respond:
-        return await _carry_out(cases, case_id, lambda at: lc.Accept(body.mediator_id, at))
+        return await _carry_out(
+            cases, case_id, lambda at: lc.Accept(body.mediator_id, body.when(at))
+        )
 
     @router.post("/cases/{case_id}/sessions", response_model=ActionResult)
     async def hold_session(case_id: CaseId, body: SessionBody) -> Respond:
         def make(at: Any) -> lc.Command:
             participants = tuple(body.participants)
-            return lc.HoldSession(body.mediator_id, at, body.held_at, participants, body.notes)
+            return lc.HoldSession(
+                body.mediator_id, body.when(at), body.held_at, participants, body.notes
+            )
 
         return await _carry_out(cases, case_id, make)
 
@@ -130,7 +134,9 @@ def create_router(store: CaseStore, cases: CaseService, metrics: MetricsStore) -
     @router.post("/cases/{case_id}/follow-up", response_model=ActionResult)
     async def follow_up(case_id: CaseId, body: FollowUpBody) -> Respond:
         return await _carry_out(
-            cases, case_id, lambda at: lc.FollowUp(body.mediator_id, at, body.fulfilled, body.notes)
+            cases,
+            case_id,
+            lambda at: lc.FollowUp(body.mediator_id, body.when(at), body.fulfilled, body.notes),
         )
 
     @router.post("/cases/{case_id}/visit", response_model=ActionResult)
@@ -138,7 +144,9 @@ def create_router(store: CaseStore, cases: CaseService, metrics: MetricsStore) -
         return await _carry_out(
             cases,
             case_id,
-            lambda at: lc.RecordVisit(body.mediator_id, at, body.satisfaction, body.notes),
+            lambda at: lc.RecordVisit(
+                body.mediator_id, body.when(at), body.satisfaction, body.notes
+            ),
         )
 
     @router.get("/metrics/resolution")

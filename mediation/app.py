@@ -33,7 +33,7 @@ def create_app(
     store: CaseStore | None = None,
     metrics: MetricsStore | None = None,
     registry: Registry | None = None,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] | None = None,
     sweep: bool = True,
 ) -> FastAPI:
     """`store` and `metrics` replace MongoDB with other implementations (component tests)."""
@@ -64,6 +64,7 @@ def create_app(
         ),
     }
     relay = Relay(store, publishers)
+    clock = clock or _utc_now
     cases = CaseService(store, relay, registry or hanyin(), clock, logger)
     subscribe_batch(
         broker,
@@ -80,7 +81,7 @@ def create_app(
         topics.CASES_LIFECYCLE,
         group_id=f"{settings.group_id}-metrics",
         schema=TypeAdapter(LifecycleEvent),
-        handle=MetricsRecorder(metrics, store).on_lifecycle,  # type: ignore[arg-type]
+        handle=MetricsRecorder(metrics).on_lifecycle,  # type: ignore[arg-type]
         settings=settings,
         logger=logger,
         description="Counts lifecycle events into the resolution metrics, each event once.",

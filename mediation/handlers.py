@@ -38,9 +38,12 @@ class RoutedCases:
         events: list[Event] = [assigned_event(r) for r in announce]
         events += [urgent_alert(r) for r in announce if r.urgent]
         await self._relay.publish(events)
-        for routed in sorted(later, key=lambda r: r.routing_seq):
-            # Conditional update with its outbox; stale or repeated routings change nothing.
-            await self._cases.reroute(routed)
+        if later:
+            # Stale or repeated routings change nothing: one query drops them all.
+            stored = await self._store.routings(sorted({r.case_id for r in later}))
+            for routed in sorted(later, key=lambda r: r.routing_seq):
+                if routed.routing_seq > stored.get(routed.case_id, 0):
+                    await self._cases.reroute(routed)  # conditional update with its outbox
         for routed in batch:
             if routed.rebound_of and routed.rebound_of != routed.case_id:
                 await self._cases.reopen(routed.rebound_of, routed.case_id, routed.occurred_at)
@@ -48,34 +51,28 @@ class RoutedCases:
 
 class MetricsRecorder:
     """Counts each lifecycle event once: its id is inserted first, and only events whose id
-    was new this time are summed into the counters."""
+    was new this time are summed into the counters. The events carry every fact the counters
+    need (origin tier, start, channel, category), so counting reads nothing."""
 
-    def __init__(self, store: MetricsStore, cases: CaseStore) -> None:
+    def __init__(self, store: MetricsStore) -> None:
         self._store = store
-        self._cases = cases
 
     async def on_lifecycle(self, batch: list[Event]) -> None:
-        unique = list({str(event.event_id): event for event in batch}.items())
-        fresh = await self._store.mark_applied([event_id for event_id, _ in unique])
-        events = [event for event_id, event in unique if event_id in fresh]
-        if not events:
-            return
-        case_ids = sorted({str(getattr(event, "case_id", "")) for event in events})
-        documents = await self._cases.facts(case_ids)
+        unique = {str(event.event_id): event for event in batch}
+        fresh = await self._store.mark_applied(list(unique))
         counted = [
-            (event, _facts(documents.get(str(getattr(event, "case_id", ""))), event))
-            for event in events
+            (event, facts_of(event)) for event_id, event in unique.items() if event_id in fresh
         ]
-        await self._store.increment(batch_increments(counted))
+        if counted:
+            await self._store.increment(batch_increments(counted))
 
 
-def _facts(document: dict[str, object] | None, event: Event) -> Facts:
-    if document is None:
-        return Facts(origin_tier=str(getattr(event, "tier", UNKNOWN)), started_at=None)
-    started = document.get("started_at")
+def facts_of(event: Event) -> Facts:
+    tier = getattr(event, "origin_tier", None) or getattr(event, "tier", None)
+    channel, category = getattr(event, "channel", None), getattr(event, "category", None)
     return Facts(
-        origin_tier=str(document.get("origin_tier", UNKNOWN)),
-        started_at=started if hasattr(started, "tzinfo") else None,  # type: ignore[arg-type]
-        channel=str(document.get("channel", UNKNOWN)),
-        category=str(document.get("category", UNKNOWN)),
+        origin_tier=str(tier) if tier else UNKNOWN,
+        started_at=getattr(event, "started_at", None),
+        channel=str(channel) if channel else UNKNOWN,
+        category=str(category) if category else UNKNOWN,
     )

@@ -92,6 +92,8 @@ class Case:
     visited: bool = False
     awaiting_reroute: bool = False
     breaches: tuple[str, ...] = ()
+    origin_tier: Tier | None = None
+    started_at: datetime | None = None
 
     @property
     def place_id(self) -> str:
@@ -296,6 +298,16 @@ def _event_id(case: Case, action: str) -> Any:
     return deterministic_event_id(case.case_id, action, str(case.version))
 
 
+def case_facts(case: Case) -> dict[str, Any]:
+    """What every lifecycle event repeats about the case, so the metrics need no lookup."""
+    return {
+        "origin_tier": case.origin_tier,
+        "started_at": case.started_at,
+        "channel": case.dispute.channel,
+        "category": case.dispute.category,
+    }
+
+
 def _envelope(case: Case, action: str, at: datetime) -> dict[str, Any]:
     return {
         "event_id": _event_id(case, action),
@@ -304,6 +316,7 @@ def _envelope(case: Case, action: str, at: datetime) -> dict[str, Any]:
         "case_id": case.case_id,
         "tier": case.tier,
         "unit_id": case.unit_id,
+        **case_facts(case),
     }
 
 
@@ -399,6 +412,7 @@ def escalation_request(
         routing_seq=case.routing_seq,
         dispute=case.dispute,
         trace=case.trace,
+        **case_facts(case),
     )
 
 
@@ -506,6 +520,7 @@ def _reopen(case: Case, cmd: Reopen) -> Decision:
         unit_id=case.unit_id,
         mediator_id=case.mediator_id,
         rebound_dispute_id=cmd.rebound_dispute_id,
+        **case_facts(case),
     )
     alert = _alert(
         case,
@@ -549,8 +564,14 @@ def _check_deadlines(case: Case, cmd: CheckDeadlines) -> Decision:
 
 
 def assigned_event(routed: CaseRouted) -> CaseAssigned:
-    """Same routing, same event id: re-announcing after a crash duplicates nothing downstream."""
+    """Same routing, same event id: re-announcing after a crash duplicates nothing downstream.
+    Where the case started is the first step of the trace (oldest first)."""
+    first = routed.trace[0] if routed.trace else None
     return CaseAssigned(
+        origin_tier=first.tier if first else routed.tier,
+        started_at=first.decided_at if first else routed.occurred_at,
+        channel=routed.dispute.channel,
+        category=routed.dispute.category,
         event_id=deterministic_event_id(routed.case_id, "assigned", str(routed.routing_seq)),
         occurred_at=routed.occurred_at,
         correlation_id=routed.correlation_id,

@@ -132,6 +132,8 @@ def batch_increments(events: Iterable[tuple[Event, Facts]]) -> dict[str, Increme
             continue
         counts = counts_of(event, facts)
         change = backlog_change(event)
+        if change:  # per period too: how much a period added to (or took from) the backlog
+            counts = {**counts, "backlog_change": change}
         day = day_of(event.occurred_at)
         values = {"tier": str(getattr(event, "tier", UNKNOWN)), "channel": facts.channel}
         values["category"] = facts.category

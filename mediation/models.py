@@ -1,10 +1,10 @@
 """The case document, its outbox entries, its views and the HTTP bodies. Pure: no I/O here."""
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from contracts import topics
 from contracts.events import AlertRaised, CaseRouted, Dispute, Event, RoutingStep
@@ -35,9 +35,9 @@ def case_document(routed: CaseRouted) -> dict[str, Any]:
         "correlation_id": routed.correlation_id,
         "tracking_number": dispute.tracking_number,
         **assignment_fields(routed),
-        "origin_tier": routed.tier.value,
-        "origin_unit_id": routed.unit_id,
-        "started_at": routed.occurred_at,
+        "origin_tier": (routed.trace[0].tier if routed.trace else routed.tier).value,
+        "origin_unit_id": routed.trace[0].unit_id if routed.trace else routed.unit_id,
+        "started_at": routed.trace[0].decided_at if routed.trace else routed.occurred_at,
         "reported_at": dispute.incident_at,
         "channel": dispute.channel.value,
         "category": dispute.category.value,
@@ -73,6 +73,8 @@ def case_of(document: dict[str, Any]) -> Case:
         visited=bool(document.get("visited")),
         awaiting_reroute=bool(document.get("awaiting_reroute")),
         breaches=tuple(document.get("breaches", ())),
+        origin_tier=Tier(document["origin_tier"]) if document.get("origin_tier") else None,
+        started_at=_utc(document["started_at"]) if document.get("started_at") else None,
     )
 
 
@@ -155,10 +157,27 @@ Text = Annotated[str, Field(max_length=10_000)]
 Reason = Annotated[str, Field(min_length=1, max_length=10_000)]
 
 
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mediator_id: MediatorId
+    at: AwareDatetime | None = Field(
+        default=None,
+        description="When it happened, when recorded afterwards; now if absent, never later.",
+    )
+
+    @field_validator("at")
+    @classmethod
+    def _not_in_the_future(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value > datetime.now(UTC) + MAX_CLOCK_SKEW:
+            raise ValueError("lies in the future")
+        return value
+
+    def when(self, now: datetime) -> datetime:
+        return self.at or now
 
 
 class AcceptBody(Body):

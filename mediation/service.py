@@ -148,12 +148,13 @@ class CaseService:
     async def reopen(self, case_id: str, rebound_dispute_id: str, at: datetime) -> bool:
         return await self.apply_system(case_id, lifecycle.Reopen(rebound_dispute_id, at))
 
-    async def sweep_deadlines(self, limit: int = 100) -> int:
+    async def sweep_deadlines(self, limit: int = 100, lookback_s: float | None = None) -> int:
         """Escalate every case whose deadline passed. Replicas race on the same cases; the
         conditional update lets exactly one of them record each breach and announce it."""
         now = self._clock()
+        since = now - timedelta(seconds=lookback_s) if lookback_s else None
         escalated = 0
-        for document in await self._store.due(now, limit):
+        for document in await self._store.due(now, since, limit):
             case = case_of(document)
             try:
                 decision = lifecycle.decide(case, lifecycle.CheckDeadlines(now))

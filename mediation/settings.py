@@ -19,4 +19,10 @@ class MediationSettings(ServiceSettings):
     outbox_grace_s: float = Field(
         default=20.0, ge=0, description="Pending events younger than this are the writer's job."
     )
+    sweep_lookback_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Only deadlines that passed this recently escalate (none: every one). "
+        "A store rebuilt by replaying old routings need not escalate its whole history.",
+    )
     sweep_batch: int = Field(default=100, ge=1, le=1000)

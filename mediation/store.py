@@ -21,7 +21,6 @@ CASES = "cases"
 CLAIMS = "case_claims"
 CLAIM_TAKEOVER = timedelta(seconds=30)
 """A claim whose writer never wrote (it crashed in between) is taken over after this long."""
-FACT_FIELDS = ("origin_tier", "started_at", "channel", "category")
 
 
 class CaseStore(Protocol):
@@ -53,16 +52,16 @@ class CaseStore(Protocol):
         """Empty the outbox once relayed (a change of its own: callers hold the claim)."""
         ...
 
-    async def due(self, now: datetime, limit: int) -> list[Document]:
-        """Cases whose next deadline has passed."""
+    async def due(self, now: datetime, since: datetime | None, limit: int) -> list[Document]:
+        """Cases whose next deadline has passed (since `since`, when given)."""
         ...
 
     async def stale_outbox(self, queued_before: datetime, limit: int) -> list[Document]:
         """Cases holding events queued before `queued_before` and still not relayed."""
         ...
 
-    async def facts(self, case_ids: list[str]) -> dict[str, Document]:
-        """The never-changing facts of each case, for the metrics."""
+    async def routings(self, case_ids: list[str]) -> dict[str, int]:
+        """The routing each stored case follows now, to drop stale routings in one query."""
         ...
 
 
@@ -134,8 +133,9 @@ class MongoCaseStore:
             {"$set": {"outbox": [], "version": expected_version + 1}},
         )
 
-    async def due(self, now: datetime, limit: int) -> list[Document]:
-        cursor = self._cases.find({"next_deadline_at": {"$lte": now}}, projection={"outbox": 0})
+    async def due(self, now: datetime, since: datetime | None, limit: int) -> list[Document]:
+        window: Document = {"$lte": now} | ({"$gte": since} if since else {})
+        cursor = self._cases.find({"next_deadline_at": window}, projection={"outbox": 0})
         return await cursor.sort("next_deadline_at", ASCENDING).limit(limit).to_list()
 
     async def stale_outbox(self, queued_before: datetime, limit: int) -> list[Document]:
@@ -143,7 +143,6 @@ class MongoCaseStore:
         projection = {"outbox": 1, "version": 1}
         return await self._cases.find(query, projection=projection).limit(limit).to_list()
 
-    async def facts(self, case_ids: list[str]) -> dict[str, Document]:
-        projection = dict.fromkeys(FACT_FIELDS, 1)
-        cursor = self._cases.find({"_id": {"$in": case_ids}}, projection=projection)
-        return {document["_id"]: document async for document in cursor}
+    async def routings(self, case_ids: list[str]) -> dict[str, int]:
+        cursor = self._cases.find({"_id": {"$in": case_ids}}, projection={"routing_seq": 1})
+        return {doc["_id"]: int(doc.get("routing_seq", 1)) async for doc in cursor}

@@ -17,7 +17,7 @@ async def sweep_forever(
     next_outbox = 0.0
     while True:
         try:
-            await cases.sweep_deadlines(settings.sweep_batch)
+            await cases.sweep_deadlines(settings.sweep_batch, settings.sweep_lookback_s)
             if time.monotonic() >= next_outbox:
                 await cases.relay_stale(settings.outbox_grace_s, settings.sweep_batch)
                 next_outbox = time.monotonic() + settings.outbox_sweep_interval_s

@@ -65,11 +65,12 @@ class InMemoryCaseStore:
         if case.get("version", 1) == expected_version:
             case.update(outbox=[], version=expected_version + 1)
 
-    async def due(self, now: datetime, limit: int) -> list[Document]:
+    async def due(self, now: datetime, since: datetime | None, limit: int) -> list[Document]:
         found = [
             copy.deepcopy(case)
             for case in self.cases.values()
-            if case.get("next_deadline_at") is not None and case["next_deadline_at"] <= now
+            if case.get("next_deadline_at") is not None
+            and (since or case["next_deadline_at"]) <= case["next_deadline_at"] <= now
         ]
         return found[:limit]
 
@@ -81,8 +82,8 @@ class InMemoryCaseStore:
         ]
         return found[:limit]
 
-    async def facts(self, case_ids: list[str]) -> dict[str, Document]:
-        return {i: self.cases[i] for i in case_ids if i in self.cases}
+    async def routings(self, case_ids: list[str]) -> dict[str, int]:
+        return {i: self.cases[i]["routing_seq"] for i in case_ids if i in self.cases}
 
 
 class InMemoryMetricsStore:

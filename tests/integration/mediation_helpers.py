@@ -31,9 +31,10 @@ def routed_case(
     dispute: Dispute | None = None,
     trace: tuple[RoutingStep, ...] = (),
     rebound_of: str | None = None,
+    now: datetime | None = None,
 ) -> CaseRouted:
-    """A routing decision; deadlines run from now (not from `decided_at`), as the test says."""
-    now = datetime.now(UTC)
+    """A routing decision; deadlines run from `now` (not from `decided_at`), as the test says."""
+    now = now or datetime.now(UTC)
     decided_at = decided_at or now
     dispute = dispute or a_dispute(
         dispute_id=str(uuid.uuid4()), village_id=village, channel=channel, category=category
