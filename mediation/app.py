@@ -85,6 +85,7 @@ def create_app(
         settings=settings,
         logger=logger,
         description="Counts lifecycle events into the resolution metrics, each event once.",
+        auto_offset_reset=settings.metrics_from,
     )
 
     def open_store() -> AbstractAsyncContextManager[None]:

@@ -38,12 +38,11 @@ class RoutedCases:
         events: list[Event] = [assigned_event(r) for r in announce]
         events += [urgent_alert(r) for r in announce if r.urgent]
         await self._relay.publish(events)
-        if later:
-            # Stale or repeated routings change nothing: one query drops them all.
-            stored = await self._store.routings(sorted({r.case_id for r in later}))
-            for routed in sorted(later, key=lambda r: r.routing_seq):
-                if routed.routing_seq > stored.get(routed.case_id, 0):
-                    await self._cases.reroute(routed)  # conditional update with its outbox
+        # Conditional updates with their outbox; stale or repeated routings change nothing.
+        for routed in sorted(
+            {(r.case_id, r.routing_seq): r for r in later}.values(), key=lambda r: r.routing_seq
+        ):
+            await self._cases.reroute(routed)
         for routed in batch:
             if routed.rebound_of and routed.rebound_of != routed.case_id:
                 await self._cases.reopen(routed.rebound_of, routed.case_id, routed.occurred_at)

@@ -1,3 +1,5 @@
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -24,5 +26,10 @@ class MediationSettings(ServiceSettings):
         gt=0,
         description="Only deadlines that passed this recently escalate (none: every one). "
         "A store rebuilt by replaying old routings need not escalate its whole history.",
+    )
+    metrics_from: Literal["earliest", "latest"] = Field(
+        default="earliest",
+        description="Where a new metrics consumer group starts: rebuild the read models from "
+        "the whole lifecycle history, or count only what comes next.",
     )
     sweep_batch: int = Field(default=100, ge=1, le=1000)

@@ -60,10 +60,6 @@ class CaseStore(Protocol):
         """Cases holding events queued before `queued_before` and still not relayed."""
         ...
 
-    async def routings(self, case_ids: list[str]) -> dict[str, int]:
-        """The routing each stored case follows now, to drop stale routings in one query."""
-        ...
-
 
 class MongoCaseStore:
     def __init__(self, database: AsyncDatabase[Document]) -> None:
@@ -142,7 +138,3 @@ class MongoCaseStore:
         query = {"outbox.queued_at": {"$lt": queued_before}}
         projection = {"outbox": 1, "version": 1}
         return await self._cases.find(query, projection=projection).limit(limit).to_list()
-
-    async def routings(self, case_ids: list[str]) -> dict[str, int]:
-        cursor = self._cases.find({"_id": {"$in": case_ids}}, projection={"routing_seq": 1})
-        return {doc["_id"]: int(doc.get("routing_seq", 1)) async for doc in cursor}

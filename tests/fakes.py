@@ -82,9 +82,6 @@ class InMemoryCaseStore:
         ]
         return found[:limit]
 
-    async def routings(self, case_ids: list[str]) -> dict[str, int]:
-        return {i: self.cases[i]["routing_seq"] for i in case_ids if i in self.cases}
-
 
 class InMemoryMetricsStore:
     def __init__(self) -> None:

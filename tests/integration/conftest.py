@@ -134,6 +134,8 @@ def stack(infra: Infra) -> Iterator[Stack]:
         # history (the topics are shared) are not escalated wholesale.
         MEDIATION_SWEEP_INTERVAL_S="1",
         MEDIATION_SWEEP_LOOKBACK_S="120",
+        # The metrics count this session's events only, not every earlier run's history.
+        MEDIATION_METRICS_FROM="latest",
     )
     urls = {}
     for name in SERVICES:
