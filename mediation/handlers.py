@@ -4,7 +4,7 @@ from contracts.events import CaseRouted, Event
 from mediation.lifecycle import assigned_event, urgent_alert
 from mediation.metrics import UNKNOWN, Facts, batch_increments
 from mediation.metrics_store import MetricsStore
-from mediation.models import case_document
+from mediation.models import routed_document
 from mediation.service import CaseService, Relay
 from mediation.store import CaseStore
 
@@ -16,33 +16,31 @@ class RoutedCases:
         self._cases = cases
 
     async def on_routed(self, batch: list[CaseRouted]) -> None:
-        # The first routing of each case in the batch is tried as an insert (the hot path);
-        # anything else for a case already stored is a re-route, or a repeat to ignore.
-        firsts: dict[str, CaseRouted] = {}
-        later: list[CaseRouted] = []
+        # Each case's routings in this batch, once per routing_seq, oldest first. A case new
+        # to the store is inserted as its latest routing makes it (the hot path, also when a
+        # replay brings a routing and its re-route together); for a stored case, anything
+        # past the first routing is a re-route, applied or found stale one by one.
+        chains: dict[str, dict[int, CaseRouted]] = {}
         for routed in batch:
-            if routed.case_id in firsts:
-                later.append(routed)
-            else:
-                firsts[routed.case_id] = routed
-        new_ids = await self._store.add_new([case_document(r) for r in firsts.values()])
+            chains.setdefault(routed.case_id, {}).setdefault(routed.routing_seq, routed)
+        ordered = {case_id: [c[s] for s in sorted(c)] for case_id, c in chains.items()}
+        new_ids = await self._store.add_new([routed_document(c) for c in ordered.values()])
         announce: list[CaseRouted] = []
-        for case_id, routed in firsts.items():
-            if case_id in new_ids or routed.routing_seq == 1:
-                # A repeated first routing is announced again: if an earlier delivery stored
-                # the case and crashed before announcing it, this is where it gets announced.
-                # Deterministic event ids let consumers drop the repeats.
-                announce.append(routed)
-            else:
-                later.insert(0, routed)
+        later: list[CaseRouted] = []
+        for case_id, chain in ordered.items():
+            if case_id in new_ids:
+                announce += chain
+                continue
+            # A repeated first routing is announced again: if an earlier delivery stored the
+            # case and crashed before announcing it, this is where it gets announced.
+            # Deterministic event ids let consumers drop the repeats.
+            announce += [r for r in chain if r.routing_seq == 1]
+            later += [r for r in chain if r.routing_seq > 1]
         events: list[Event] = [assigned_event(r) for r in announce]
         events += [urgent_alert(r) for r in announce if r.urgent]
         await self._relay.publish(events)
-        # Conditional updates with their outbox; stale or repeated routings change nothing.
-        for routed in sorted(
-            {(r.case_id, r.routing_seq): r for r in later}.values(), key=lambda r: r.routing_seq
-        ):
-            await self._cases.reroute(routed)
+        for routed in sorted(later, key=lambda r: r.routing_seq):
+            await self._cases.reroute(routed)  # a conditional update with its outbox
         for routed in batch:
             if routed.rebound_of and routed.rebound_of != routed.case_id:
                 await self._cases.reopen(routed.rebound_of, routed.case_id, routed.occurred_at)
@@ -57,7 +55,9 @@ class MetricsRecorder:
         self._store = store
 
     async def on_lifecycle(self, batch: list[Event]) -> None:
-        unique = {str(event.event_id): event for event in batch}
+        # An event without the case facts comes from a producer that does not know the case
+        # (an older mediation); the one that does announces the same event id with them.
+        unique = {str(e.event_id): e for e in batch if getattr(e, "started_at", None) is not None}
         fresh = await self._store.mark_applied(list(unique))
         counted = [
             (event, facts_of(event)) for event_id, event in unique.items() if event_id in fresh

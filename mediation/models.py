@@ -18,7 +18,14 @@ from contracts.vocabulary import (
     Satisfaction,
     Tier,
 )
-from mediation.lifecycle import Case, allowed_actions, assignment_entry, assignment_fields
+from mediation.lifecycle import (
+    Case,
+    Reroute,
+    allowed_actions,
+    assignment_entry,
+    assignment_fields,
+    decide,
+)
 
 OPEN_STATES = (CaseState.ASSIGNED, CaseState.ACCEPTED, CaseState.IN_MEDIATION, CaseState.REOPENED)
 
@@ -49,6 +56,17 @@ def case_document(routed: CaseRouted) -> dict[str, Any]:
         "outbox": [],
         "timeline": [assignment_entry(routed)],
     }
+
+
+def routed_document(chain: list[CaseRouted]) -> dict[str, Any]:
+    """A new case as its routings so far make it (oldest first): the first stored, each later
+    one applied as a re-route, so the document is what applying them one by one would give."""
+    document = case_document(chain[0])
+    for routed in chain[1:]:
+        decision = decide(case_of(document), Reroute(routed))
+        document.update(decision.changes, version=document["version"] + 1)
+        document["timeline"] = [*document["timeline"], *decision.timeline]
+    return document
 
 
 def case_of(document: dict[str, Any]) -> Case:
