@@ -151,6 +151,14 @@ class CaseEvent(Event):
     tier: Tier = Field(description="Tier holding the case when this happened.")
     unit_id: str = Field(description="Unit holding the case when this happened.")
     mediator_id: str | None = Field(default=None, description="Mediator holding the case, if any.")
+    origin_tier: Tier | None = Field(
+        default=None, description="Tier the case started at, for the kept-at-origin rate."
+    )
+    started_at: AwareDatetime | None = Field(
+        default=None, description="When the case was first routed, for time to resolution."
+    )
+    channel: Channel | None = Field(default=None, description="How the report arrived.")
+    category: Category | None = Field(default=None, description="Dispute category code.")
 
 
 class CaseAssigned(CaseEvent):

@@ -1,15 +1,20 @@
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from pydantic import TypeAdapter
 
 from contracts import topics
-from contracts.events import CaseAssigned, CaseRouted
-from mediation.api import create_router
-from mediation.handlers import RoutedCases
+from contracts.events import AlertRaised, CaseAssigned, CaseRouted, LifecycleEvent
+from contracts.registry import Registry, hanyin
+from mediation.api import create_router, prometheus_router
+from mediation.handlers import MetricsRecorder, RoutedCases
+from mediation.metrics_store import MetricsStore, MongoMetricsStore
+from mediation.service import CaseService, Relay
 from mediation.settings import MediationSettings
 from mediation.store import CaseStore, MongoCaseStore
+from mediation.sweeper import running_sweeper
 from services.broker import create_broker, running_broker
 from services.consumer import subscribe_batch
 from services.http import chain_lifespans, create_service_app
@@ -18,41 +23,76 @@ from services.mongo import create_mongo_client, ping
 from services.publishing import EventPublisher
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 def create_app(
-    settings: MediationSettings | None = None, *, store: CaseStore | None = None
+    settings: MediationSettings | None = None,
+    *,
+    store: CaseStore | None = None,
+    metrics: MetricsStore | None = None,
+    registry: Registry | None = None,
+    clock: Callable[[], datetime] | None = None,
+    sweep: bool = True,
 ) -> FastAPI:
-    """`store` replaces MongoDB with another implementation (component tests)."""
+    """`store` and `metrics` replace MongoDB with other implementations (component tests)."""
     settings = settings or MediationSettings()
     logger = configure_logging(settings.service_name, settings.log_level)
     broker = create_broker(settings, logger)
     client = create_mongo_client(settings)
     database = client[settings.mongodb_database]
-    mongo_store = MongoCaseStore(database)
+    mongo_store, mongo_metrics = MongoCaseStore(database), MongoMetricsStore(database)
     store = store or mongo_store
-    lifecycle = EventPublisher(
-        broker.publisher(
-            topics.CASES_LIFECYCLE,
-            schema=CaseAssigned,
-            title="CaseLifecycle",
-            description="Lifecycle events of each case, keyed by case id.",
-        )
-    )
-    cases = RoutedCases(store, lifecycle)
+    metrics = metrics or mongo_metrics
+    publishers = {
+        topics.CASES_LIFECYCLE: EventPublisher(
+            broker.publisher(
+                topics.CASES_LIFECYCLE,
+                schema=CaseAssigned,
+                title="CaseLifecycle",
+                description="Lifecycle events of each case (LifecycleEvent), keyed by case id.",
+            )
+        ),
+        topics.ALERTS: EventPublisher(
+            broker.publisher(
+                topics.ALERTS,
+                schema=AlertRaised,
+                title="Alerts",
+                description="deadline_breach, urgent_risk and rebound alerts, keyed by case id.",
+            )
+        ),
+    }
+    relay = Relay(store, publishers)
+    clock = clock or _utc_now
+    cases = CaseService(store, relay, registry or hanyin(), clock, logger)
     subscribe_batch(
         broker,
         topics.CASES_ROUTED,
         group_id=settings.group_id,
         schema=TypeAdapter(CaseRouted),
-        handle=cases.on_routed,
+        handle=RoutedCases(store, relay, cases).on_routed,
         settings=settings,
         logger=logger,
-        description="Stores each routed case in its unit's queue.",
+        description="Stores each routed case in its unit's queue; re-routes move it up a tier.",
+    )
+    subscribe_batch(
+        broker,
+        topics.CASES_LIFECYCLE,
+        group_id=f"{settings.group_id}-metrics",
+        schema=TypeAdapter(LifecycleEvent),
+        handle=MetricsRecorder(metrics).on_lifecycle,  # type: ignore[arg-type]
+        settings=settings,
+        logger=logger,
+        description="Counts lifecycle events into the resolution metrics, each event once.",
+        auto_offset_reset=settings.metrics_from,
     )
 
     def open_store() -> AbstractAsyncContextManager[None]:
         @asynccontextmanager
         async def step() -> AsyncIterator[None]:
             await mongo_store.ensure_indexes()
+            await mongo_metrics.ensure_indexes()
             try:
                 yield
             finally:
@@ -60,10 +100,15 @@ def create_app(
 
         return step()
 
-    return create_service_app(
+    steps = [open_store, running_broker(broker, settings)]
+    if sweep:
+        steps.append(running_sweeper(cases, settings, logger))
+    app = create_service_app(
         broker=broker,
         title="tiaojie mediation",
-        routers=[create_router(store)],
+        routers=[create_router(store, cases, metrics), prometheus_router(metrics)],
         checks={"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: ping(database)},
-        lifespan=chain_lifespans(open_store, running_broker(broker, settings)),
+        lifespan=chain_lifespans(*steps),
     )
+    app.state.cases = cases
+    return app

@@ -1,19 +1,77 @@
-"""Kafka edge of mediation: routed cases become stored cases in a unit's queue."""
+"""Kafka edges of mediation: routed cases into the store, lifecycle events into the metrics."""
 
-from contracts.events import CaseRouted
-from mediation.models import assigned_event, case_document
+from contracts.events import CaseRouted, Event
+from mediation.lifecycle import assigned_event, urgent_alert
+from mediation.metrics import UNKNOWN, Facts, batch_increments
+from mediation.metrics_store import MetricsStore
+from mediation.models import routed_document
+from mediation.service import CaseService, Relay
 from mediation.store import CaseStore
-from services.publishing import EventPublisher
 
 
 class RoutedCases:
-    def __init__(self, store: CaseStore, publisher: EventPublisher) -> None:
+    def __init__(self, store: CaseStore, relay: Relay, cases: CaseService) -> None:
         self._store = store
-        self._publisher = publisher
+        self._relay = relay
+        self._cases = cases
 
     async def on_routed(self, batch: list[CaseRouted]) -> None:
-        await self._store.add_new([case_document(routed) for routed in batch])
-        # Announce every case of the batch, new or already stored: if an earlier delivery
-        # stored the case and crashed before announcing it, this is where it gets announced.
-        # The deterministic event id lets consumers drop the repeats.
-        await self._publisher.publish_all([assigned_event(routed) for routed in batch])
+        # Each case's routings in this batch, once per routing_seq, oldest first. A case new
+        # to the store is inserted as its latest routing makes it (the hot path, also when a
+        # replay brings a routing and its re-route together); for a stored case, anything
+        # past the first routing is a re-route, applied or found stale one by one.
+        chains: dict[str, dict[int, CaseRouted]] = {}
+        for routed in batch:
+            chains.setdefault(routed.case_id, {}).setdefault(routed.routing_seq, routed)
+        ordered = {case_id: [c[s] for s in sorted(c)] for case_id, c in chains.items()}
+        new_ids = await self._store.add_new([routed_document(c) for c in ordered.values()])
+        announce: list[CaseRouted] = []
+        later: list[CaseRouted] = []
+        for case_id, chain in ordered.items():
+            if case_id in new_ids:
+                announce += chain
+                continue
+            # A repeated first routing is announced again: if an earlier delivery stored the
+            # case and crashed before announcing it, this is where it gets announced.
+            # Deterministic event ids let consumers drop the repeats.
+            announce += [r for r in chain if r.routing_seq == 1]
+            later += [r for r in chain if r.routing_seq > 1]
+        events: list[Event] = [assigned_event(r) for r in announce]
+        events += [urgent_alert(r) for r in announce if r.urgent]
+        await self._relay.publish(events)
+        for routed in sorted(later, key=lambda r: r.routing_seq):
+            await self._cases.reroute(routed)  # a conditional update with its outbox
+        for routed in batch:
+            if routed.rebound_of and routed.rebound_of != routed.case_id:
+                await self._cases.reopen(routed.rebound_of, routed.case_id, routed.occurred_at)
+
+
+class MetricsRecorder:
+    """Counts each lifecycle event once: its id is inserted first, and only events whose id
+    was new this time are summed into the counters. The events carry every fact the counters
+    need (origin tier, start, channel, category), so counting reads nothing."""
+
+    def __init__(self, store: MetricsStore) -> None:
+        self._store = store
+
+    async def on_lifecycle(self, batch: list[Event]) -> None:
+        # An event without the case facts comes from a producer that does not know the case
+        # (an older mediation); the one that does announces the same event id with them.
+        unique = {str(e.event_id): e for e in batch if getattr(e, "started_at", None) is not None}
+        fresh = await self._store.mark_applied(list(unique))
+        counted = [
+            (event, facts_of(event)) for event_id, event in unique.items() if event_id in fresh
+        ]
+        if counted:
+            await self._store.increment(batch_increments(counted))
+
+
+def facts_of(event: Event) -> Facts:
+    tier = getattr(event, "origin_tier", None) or getattr(event, "tier", None)
+    channel, category = getattr(event, "channel", None), getattr(event, "category", None)
+    return Facts(
+        origin_tier=str(tier) if tier else UNKNOWN,
+        started_at=getattr(event, "started_at", None),
+        channel=str(channel) if channel else UNKNOWN,
+        category=str(category) if category else UNKNOWN,
+    )

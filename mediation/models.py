@@ -1,59 +1,128 @@
-"""The case document and its views. Pure: no I/O here."""
+"""The case document, its outbox entries, its views and the HTTP bodies. Pure: no I/O here."""
 
-from datetime import datetime
-from typing import Any
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
-from contracts.events import CaseAssigned, CaseRouted, RoutingStep, deterministic_event_id
-from contracts.vocabulary import CaseState, Category, Channel, Priority, Tier
+from contracts import topics
+from contracts.events import AlertRaised, CaseRouted, Dispute, Event, RoutingStep
+from contracts.vocabulary import (
+    AgreementForm,
+    CaseState,
+    Category,
+    Channel,
+    Priority,
+    ReferralTarget,
+    Satisfaction,
+    Tier,
+)
+from mediation.lifecycle import (
+    Case,
+    Reroute,
+    allowed_actions,
+    assignment_entry,
+    assignment_fields,
+    decide,
+)
 
 OPEN_STATES = (CaseState.ASSIGNED, CaseState.ACCEPTED, CaseState.IN_MEDIATION, CaseState.REOPENED)
 
 
 def case_document(routed: CaseRouted) -> dict[str, Any]:
-    """A new case as stored: keyed by case id so a redelivered event cannot create a second one."""
+    """A new case as stored: keyed by case id so a redelivered event cannot create a second one.
+
+    `origin_*` and `started_at` never change afterwards: the metrics read them as the case's
+    facts (kept-at-origin, time to resolution)."""
     dispute = routed.dispute
     return {
         "_id": routed.case_id,
+        "version": 1,
+        "correlation_id": routed.correlation_id,
         "tracking_number": dispute.tracking_number,
-        "state": CaseState.ASSIGNED.value,
-        "tier": routed.tier.value,
-        "unit_id": routed.unit_id,
-        "mediator_id": routed.mediator_id,
-        "priority": routed.priority.value,
-        "priority_rank": routed.priority.rank,
-        "urgent": routed.urgent,
-        "acceptance_due_at": routed.acceptance_due_at,
-        "resolution_due_at": routed.resolution_due_at,
-        "routing_seq": routed.routing_seq,
-        "reported_at": routed.dispute.incident_at,
+        **assignment_fields(routed),
+        "origin_tier": (routed.trace[0].tier if routed.trace else routed.tier).value,
+        "origin_unit_id": routed.trace[0].unit_id if routed.trace else routed.unit_id,
+        "started_at": routed.trace[0].decided_at if routed.trace else routed.occurred_at,
+        "reported_at": dispute.incident_at,
         "channel": dispute.channel.value,
         "category": dispute.category.value,
         "village_id": dispute.village_id,
+        "rebound_of": routed.rebound_of,
         "dispute": dispute.model_dump(mode="json"),
-        "trace": [step.model_dump(mode="json") for step in routed.trace],
-        "timeline": [
-            {"at": routed.occurred_at, "event": "assigned", "unit_id": routed.unit_id},
-        ],
+        "sessions": 0,
+        "breaches": [],
+        "outbox": [],
+        "timeline": [assignment_entry(routed)],
     }
 
 
-def assigned_event(routed: CaseRouted) -> CaseAssigned:
-    """Same routing, same event id: re-announcing after a crash duplicates nothing downstream."""
-    return CaseAssigned(
-        event_id=deterministic_event_id(routed.case_id, "assigned", str(routed.routing_seq)),
-        occurred_at=routed.occurred_at,
-        correlation_id=routed.correlation_id,
-        case_id=routed.case_id,
-        routing_seq=routed.routing_seq,
-        tracking_number=routed.dispute.tracking_number,
-        tier=routed.tier,
-        unit_id=routed.unit_id,
-        mediator_id=routed.mediator_id,
-        priority=routed.priority,
-        acceptance_due_at=routed.acceptance_due_at,
+def routed_document(chain: list[CaseRouted]) -> dict[str, Any]:
+    """A new case as its routings so far make it (oldest first): the first stored, each later
+    one applied as a re-route, so the document is what applying them one by one would give."""
+    document = case_document(chain[0])
+    for routed in chain[1:]:
+        decision = decide(case_of(document), Reroute(routed))
+        document.update(decision.changes, version=document["version"] + 1)
+        document["timeline"] = [*document["timeline"], *decision.timeline]
+    return document
+
+
+def case_of(document: dict[str, Any]) -> Case:
+    """The state machine's view of a stored case."""
+    return Case(
+        case_id=document["_id"],
+        correlation_id=document.get("correlation_id") or document["_id"],
+        state=CaseState(document["state"]),
+        version=int(document.get("version", 1)),
+        tier=Tier(document["tier"]),
+        unit_id=document["unit_id"],
+        mediator_id=document.get("mediator_id"),
+        routing_seq=int(document["routing_seq"]),
+        priority=Priority(document["priority"]),
+        urgent=bool(document.get("urgent")),
+        acceptance_due_at=_utc(document["acceptance_due_at"]),
+        resolution_due_at=_utc(document["resolution_due_at"]),
+        dispute=Dispute.model_validate(document["dispute"]),
+        trace=tuple(RoutingStep.model_validate(step) for step in document.get("trace", ())),
+        sessions=int(document.get("sessions", 0)),
+        followed_up=bool(document.get("followed_up")),
+        visited=bool(document.get("visited")),
+        awaiting_reroute=bool(document.get("awaiting_reroute")),
+        breaches=tuple(document.get("breaches", ())),
+        origin_tier=Tier(document["origin_tier"]) if document.get("origin_tier") else None,
+        started_at=_utc(document["started_at"]) if document.get("started_at") else None,
     )
+
+
+def _utc(value: datetime) -> datetime:
+    """Stored datetimes come back aware; naive ones (other drivers) are UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def topic_of(event: Event) -> str:
+    return topics.ALERTS if isinstance(event, AlertRaised) else topics.CASES_LIFECYCLE
+
+
+def outbox_entries(events: Iterable[Event], queued_at: datetime) -> list[dict[str, Any]]:
+    """Pending events as stored beside the state change they announce.
+
+    Milliseconds only: that is what the database keeps, and clearing an entry matches it whole.
+    """
+    at = queued_at.replace(microsecond=queued_at.microsecond // 1000 * 1000)
+    return [
+        {
+            "event_id": str(event.event_id),
+            "topic": topic_of(event),
+            "payload": event.model_dump_json(),
+            "queued_at": at,
+        }
+        for event in events
+    ]
+
+
+# ---- views ------------------------------------------------------------------------------------
 
 
 class QueueItem(BaseModel):
@@ -70,9 +139,111 @@ class QueueItem(BaseModel):
     village_id: str | None
     acceptance_due_at: datetime
     resolution_due_at: datetime
+    routing_seq: int = 1
 
 
 class CaseView(QueueItem):
+    version: int = 1
+    allowed_actions: list[str]
+    awaiting_reroute: bool = False
+    origin_tier: Tier | None = None
+    sessions: int = 0
+    rebound_of: str | None = None
     dispute: dict[str, Any]
     trace: list[RoutingStep]
     timeline: list[dict[str, Any]]
+
+
+def case_view(document: dict[str, Any]) -> CaseView:
+    return CaseView.model_validate(
+        {**document, "allowed_actions": allowed_actions(case_of(document))}
+    )
+
+
+class ActionResult(BaseModel):
+    case_id: str
+    state: CaseState
+    version: int
+    allowed_actions: list[str]
+    events: list[str] = Field(description="Types of the events the action published.")
+
+
+# ---- HTTP bodies ------------------------------------------------------------------------------
+
+MediatorId = Annotated[str, Field(min_length=1, max_length=80, description="Who acts.")]
+Text = Annotated[str, Field(max_length=10_000)]
+Reason = Annotated[str, Field(min_length=1, max_length=10_000)]
+
+
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mediator_id: MediatorId
+    at: AwareDatetime | None = Field(
+        default=None,
+        description="When it happened, when recorded afterwards; now if absent, never later.",
+    )
+
+    @field_validator("at")
+    @classmethod
+    def _not_in_the_future(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value > datetime.now(UTC) + MAX_CLOCK_SKEW:
+            raise ValueError("lies in the future")
+        return value
+
+    def when(self, now: datetime) -> datetime:
+        return self.at or now
+
+
+class AcceptBody(Body):
+    pass
+
+
+class SessionBody(Body):
+    held_at: AwareDatetime
+    participants: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        min_length=1, max_length=100
+    )
+    notes: Text = ""
+
+
+class ResolvedOutcome(Body):
+    outcome: Literal["resolved"]
+    agreement: AgreementForm
+    summary: Reason
+
+
+class FailedOutcome(Body):
+    outcome: Literal["failed"]
+    reason: Reason
+
+
+class ReferredOutcome(Body):
+    outcome: Literal["referred"]
+    referred_to: ReferralTarget
+    notes: Text = ""
+
+
+class WithdrawnOutcome(Body):
+    outcome: Literal["withdrawn"]
+    reason: Reason
+
+
+OutcomeBody = Annotated[
+    ResolvedOutcome | FailedOutcome | ReferredOutcome | WithdrawnOutcome,
+    Field(discriminator="outcome"),
+]
+OUTCOME_BODY: TypeAdapter[OutcomeBody] = TypeAdapter(OutcomeBody)
+
+
+class FollowUpBody(Body):
+    fulfilled: bool
+    notes: Text = ""
+
+
+class VisitBody(Body):
+    satisfaction: Satisfaction
+    notes: Text = ""

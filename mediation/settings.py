@@ -1,3 +1,6 @@
+from typing import Literal
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.settings import ServiceSettings
@@ -9,3 +12,24 @@ class MediationSettings(ServiceSettings):
     service_name: str = "mediation"
     port: int = 8083
     group_id: str = "mediation"
+    sweep_interval_s: float = Field(
+        default=30.0, gt=0, description="How often the deadline sweeper looks for breaches."
+    )
+    outbox_sweep_interval_s: float = Field(
+        default=30.0, gt=0, description="How often events a crash left pending are relayed."
+    )
+    outbox_grace_s: float = Field(
+        default=20.0, ge=0, description="Pending events younger than this are the writer's job."
+    )
+    sweep_lookback_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Only deadlines that passed this recently escalate (none: every one). "
+        "A store rebuilt by replaying old routings need not escalate its whole history.",
+    )
+    metrics_from: Literal["earliest", "latest"] = Field(
+        default="earliest",
+        description="Where a new metrics consumer group starts: rebuild the read models from "
+        "the whole lifecycle history, or count only what comes next.",
+    )
+    sweep_batch: int = Field(default=100, ge=1, le=1000)

@@ -10,7 +10,7 @@ Transient infrastructure errors never dead-letter: the batch is rewound and read
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import structlog
 from aiokafka import ConsumerRecord
@@ -144,8 +144,10 @@ def subscribe_batch(
     settings: ServiceSettings,
     logger: structlog.stdlib.BoundLogger,
     description: str,
+    auto_offset_reset: Literal["earliest", "latest"] = "earliest",
 ) -> BatchConsumer[T]:
-    """Register a batch subscriber that commits after `handle` returns."""
+    """Register a batch subscriber that commits after `handle` returns. A new consumer group
+    starts at `auto_offset_reset`: the whole topic unless told otherwise."""
     consumer = BatchConsumer(
         broker,
         group_id=group_id,
@@ -160,7 +162,7 @@ def subscribe_batch(
         group_id=group_id,
         batch=True,
         max_records=settings.consumer_max_records,
-        auto_offset_reset="earliest",
+        auto_offset_reset=auto_offset_reset,
         ack_policy=AckPolicy.ACK,
         description=description,
     )

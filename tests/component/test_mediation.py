@@ -9,7 +9,7 @@ from contracts.vocabulary import HouseholdColor, RiskFlag
 from mediation.app import create_app
 from mediation.settings import MediationSettings
 from tests.factories import JIANGHE, routed
-from tests.fakes import InMemoryCaseStore
+from tests.fakes import InMemoryCaseStore, InMemoryMetricsStore
 
 
 async def queue(app: Any, unit_id: str) -> list[dict[str, Any]]:
@@ -23,7 +23,7 @@ async def queue(app: Any, unit_id: str) -> list[dict[str, Any]]:
 
 async def test_routed_case_enters_the_queue_and_is_announced(capture: Any) -> None:
     store = InMemoryCaseStore()
-    app = create_app(MediationSettings(), store=store)
+    app = create_app(MediationSettings(), store=store, metrics=InMemoryMetricsStore())
     assigned = capture(app.state.broker, topics.CASES_LIFECYCLE)
     decision = routed()
     async with TestKafkaBroker(app.state.broker) as broker:
@@ -38,7 +38,7 @@ async def test_redelivered_routing_makes_one_case_and_the_same_announcement(
     capture: Any,
 ) -> None:
     store = InMemoryCaseStore()
-    app = create_app(MediationSettings(), store=store)
+    app = create_app(MediationSettings(), store=store, metrics=InMemoryMetricsStore())
     assigned = capture(app.state.broker, topics.CASES_LIFECYCLE)
     body = routed().model_dump_json().encode()
     async with TestKafkaBroker(app.state.broker) as broker:
@@ -51,7 +51,7 @@ async def test_redelivered_routing_makes_one_case_and_the_same_announcement(
 
 async def test_queue_puts_urgent_then_high_priority_first() -> None:
     store = InMemoryCaseStore()
-    app = create_app(MediationSettings(), store=store)
+    app = create_app(MediationSettings(), store=store, metrics=InMemoryMetricsStore())
     normal = routed()
     red = routed(colors=(HouseholdColor.RED,))
     urgent = routed(risk_flags=(RiskFlag.SELF_HARM,))

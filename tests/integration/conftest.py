@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,8 @@ class Stack:
     """Where the notifier sends e-mail; the notifier tests run an SMTP server there."""
     router_policy: Path | None = None
     """The policy file the stack's router watches: a copy tests may rewrite (and restore)."""
+    env: dict[str, str] = field(default_factory=dict)
+    """The environment the services run with, to start another replica of one of them."""
 
 
 def _reachable(address: str) -> bool:
@@ -186,6 +188,12 @@ def stack(infra: Infra) -> Iterator[Stack]:
         # Phone hashes (hence rebound match keys) of their own: the same test phone resolved
         # in another run on this broker must not make this run's reports rebounds.
         IDENTIFIER_SALT=f"test-{run_id}",
+        # Deadline tests wait on the sweeper, not the clock; cases replayed from other runs'
+        # history (the topics are shared) are not escalated wholesale.
+        MEDIATION_SWEEP_INTERVAL_S="1",
+        MEDIATION_SWEEP_LOOKBACK_S="120",
+        # The metrics count this session's events only, not every earlier run's history.
+        MEDIATION_METRICS_FROM="latest",
     )
     smtp_port = _free_port()
     env.update(NOTIFIER_TEST_ENV, NOTIFIER_SMTP_PORT=str(smtp_port))
@@ -206,7 +214,9 @@ def stack(infra: Infra) -> Iterator[Stack]:
                 processes[name] = spawn(name, env, log)
         for name, process in processes.items():
             wait_healthy(urls[name], process)
-        yield Stack(infra, database, urls, smtp_port=smtp_port, router_policy=router_policy)
+        yield Stack(
+            infra, database, urls, smtp_port=smtp_port, router_policy=router_policy, env=env
+        )
     finally:
         for process in processes.values():
             process.terminate()

@@ -1,0 +1,291 @@
+"""Resolution metrics: what each lifecycle event adds to which counter, and the figures read
+from summed counters. Pure arithmetic: no I/O here (the store only $inc-s what this says).
+
+Counters live per (unit, day, dimension, value). Each event counts for the unit that held the
+case and every unit above it (`contracts.ids.ancestors`), so a town's counters are the sum of
+its subtree and the county's the sum of everything. Days are China Standard Time calendar days.
+"""
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from fractions import Fraction
+from typing import Any
+
+from contracts.events import (
+    AgreementFollowedUp,
+    CaseAccepted,
+    CaseAssigned,
+    CaseEscalationRequested,
+    CaseFailed,
+    CaseReferred,
+    CaseReopened,
+    CaseResolved,
+    CaseWithdrawn,
+    Event,
+    MediationSessionHeld,
+    ReturnVisitRecorded,
+)
+from contracts.ids import ancestors, parent_of
+from contracts.vocabulary import EscalationReason, Satisfaction, Tier
+
+CHINA = timezone(timedelta(hours=8), "CST")
+TTR_EDGES_HOURS = (1, 2, 4, 8, 12, 24, 48, 72, 120, 168, 240, 360, 720, 1440, 2160)
+"""Upper edges of the time-to-resolution buckets; one more bucket holds everything above."""
+DIMENSIONS = ("tier", "channel", "category")
+BY_CHOICES = ("tier", "channel", "category", "day", "unit")
+ALL = "all"
+BACKLOG = "backlog"
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What never changes about a case, read from its document."""
+
+    origin_tier: str
+    started_at: datetime | None
+    channel: str = UNKNOWN
+    category: str = UNKNOWN
+
+
+def day_of(at: datetime) -> str:
+    return at.astimezone(CHINA).date().isoformat()
+
+
+def ttr_bucket(hours: float) -> int:
+    for index, edge in enumerate(TTR_EDGES_HOURS):
+        if hours <= edge:
+            return index
+    return len(TTR_EDGES_HOURS)
+
+
+def ttr_field(index: int) -> str:
+    return f"ttr_{index:02d}"
+
+
+def counts_of(event: Event, facts: Facts) -> dict[str, int]:  # noqa: PLR0911 (one per type)
+    """The counters one event adds to, each by one."""
+    if isinstance(event, CaseAssigned):
+        return _flags(assigned=True, started=event.routing_seq == 1)
+    if isinstance(event, CaseAccepted):
+        return _flags(accepted=True, accepted_on_time=event.on_time)
+    if isinstance(event, MediationSessionHeld):
+        return {"sessions": 1}
+    if isinstance(event, CaseResolved):
+        counts = _flags(
+            resolved=True,
+            resolved_on_time=event.on_time,
+            resolved_at_origin=event.tier.value == facts.origin_tier,
+        )
+        if facts.started_at is not None:
+            hours = (event.occurred_at - facts.started_at).total_seconds() / 3600
+            counts[ttr_field(ttr_bucket(hours))] = 1
+        return counts
+    if isinstance(event, CaseFailed | CaseReferred | CaseWithdrawn):
+        return {event.event_type.removeprefix("Case").lower(): 1}
+    if isinstance(event, CaseEscalationRequested):
+        return {"escalated": 1, f"escalated_{event.reason.value}": 1}
+    if isinstance(event, AgreementFollowedUp):
+        return _flags(followed_up=True, fulfilled=event.fulfilled)
+    if isinstance(event, ReturnVisitRecorded):
+        return {"visits": 1, event.satisfaction.value: 1}
+    if isinstance(event, CaseReopened):
+        return {"reopened": 1}
+    return {}
+
+
+def _flags(**flags: bool) -> dict[str, int]:
+    return {name: 1 for name, on in flags.items() if on}
+
+
+def backlog_change(event: Event) -> int:
+    """+1 when a case enters a unit's queue, -1 when it leaves it (closed or handed up)."""
+    if isinstance(event, CaseAssigned | CaseReopened):
+        return 1
+    if isinstance(event, CaseResolved | CaseFailed | CaseReferred | CaseWithdrawn):
+        return -1
+    if isinstance(event, CaseEscalationRequested):
+        handed_up = event.reason is not EscalationReason.FAILED and event.tier is not Tier.COUNTY
+        return -1 if handed_up else 0  # a failure already left the queue with CaseFailed
+    return 0
+
+
+@dataclass
+class Increment:
+    keys: dict[str, Any]
+    inc: Counter[str]
+
+
+def batch_increments(events: Iterable[tuple[Event, Facts]]) -> dict[str, Increment]:
+    """Every counter document the batch touches, with its summed increments: one $inc each."""
+    result: dict[str, Increment] = {}
+
+    def add(doc_id: str, keys: dict[str, Any], counts: Mapping[str, int]) -> None:
+        target = result.setdefault(doc_id, Increment(keys, Counter()))
+        target.inc.update(counts)
+
+    for event, facts in events:
+        unit_id = getattr(event, "unit_id", None)
+        if unit_id is None:
+            continue
+        counts = counts_of(event, facts)
+        change = backlog_change(event)
+        if change:  # per period too: how much a period added to (or took from) the backlog
+            counts = {**counts, "backlog_change": change}
+        day = day_of(event.occurred_at)
+        values = {"tier": str(getattr(event, "tier", UNKNOWN)), "channel": facts.channel}
+        values["category"] = facts.category
+        for unit in ancestors(unit_id):
+            base = {"unit": unit, "parent": parent_of(unit)}
+            if counts:
+                add(f"{unit}|{day}|{ALL}|", {**base, "day": day, "dim": ALL, "value": ""}, counts)
+                for dim in DIMENSIONS:
+                    keys = {**base, "day": day, "dim": dim, "value": values[dim]}
+                    add(f"{unit}|{day}|{dim}|{values[dim]}", keys, counts)
+            if change:
+                add(f"{unit}|{BACKLOG}", {**base, "day": "", "dim": BACKLOG}, {"open": change})
+    return result
+
+
+# ---- figures ----------------------------------------------------------------------------------
+
+
+def ratio(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def histogram(counts: Mapping[str, int]) -> list[int]:
+    return [counts.get(ttr_field(i), 0) for i in range(len(TTR_EDGES_HOURS) + 1)]
+
+
+def quantile_hours(buckets: list[int], q: Fraction) -> float | None:
+    """Upper edge of the bucket holding the nearest-rank q-quantile: "at most this many hours".
+    None when empty, or when the quantile lies beyond the last edge."""
+    total = sum(buckets)
+    if total == 0:
+        return None
+    rank = -(-q.numerator * total // q.denominator)  # ceil(q * total), exactly
+    seen = 0
+    for index, count in enumerate(buckets):
+        seen += count
+        if seen >= rank:
+            return float(TTR_EDGES_HOURS[index]) if index < len(TTR_EDGES_HOURS) else None
+    return None
+
+
+def figures(counts: Mapping[str, int]) -> dict[str, Any]:
+    c = Counter(counts)
+    closed = c["resolved"] + c["failed"] + c["referred"]
+    buckets = histogram(c)
+    return {
+        "resolution_rate": ratio(c["resolved"], closed),
+        "kept_at_origin_rate": ratio(c["resolved_at_origin"], c["started"]),
+        "timely_acceptance_rate": ratio(c["accepted_on_time"], c["accepted"]),
+        "on_time_resolution_rate": ratio(c["resolved_on_time"], c["resolved"]),
+        "median_hours_to_resolution": quantile_hours(buckets, Fraction(1, 2)),
+        "p90_hours_to_resolution": quantile_hours(buckets, Fraction(9, 10)),
+        "escalation_rate": ratio(c["escalated"], c["assigned"]),
+        "rebound_rate": ratio(c["reopened"], c["resolved"]),
+        "satisfaction_rate": ratio(
+            c[Satisfaction.SATISFIED.value] + c[Satisfaction.BASICALLY.value], c["visits"]
+        ),
+        "fulfilment_rate": ratio(c["fulfilled"], c["followed_up"]),
+        "counts": {name: value for name, value in sorted(c.items()) if value and "ttr_" not in name}
+        | {"closed": closed},
+        "time_to_resolution_hours": {
+            "edges": list(TTR_EDGES_HOURS),
+            "buckets": buckets,
+        },
+    }
+
+
+def in_period(day: str, start: date | None, end: date | None) -> bool:
+    return (start is None or day >= start.isoformat()) and (end is None or day <= end.isoformat())
+
+
+def summarise(documents: Iterable[Mapping[str, Any]], unit: str, by: str | None) -> dict[str, Any]:
+    """Sum counter documents of `unit` (and, for by=unit, of its children) into figures."""
+    total: Counter[str] = Counter()
+    groups: dict[str, Counter[str]] = {}
+    for document in documents:
+        counts = document.get("c", {})
+        own = document["unit"] == unit
+        if own and document["dim"] == ALL:
+            total.update(counts)
+        key = _group_key(document, unit, by)
+        if key is not None:
+            groups.setdefault(key, Counter()).update(counts)
+    return {
+        "total": figures(total),
+        "groups": [{"key": key, **figures(groups[key])} for key in sorted(groups)],
+    }
+
+
+def _group_key(document: Mapping[str, Any], unit: str, by: str | None) -> str | None:
+    if by is None:
+        return None
+    if by == "unit":
+        child = document["dim"] == ALL and document.get("parent") == unit
+        return str(document["unit"]) if child else None
+    if document["unit"] != unit:
+        return None
+    if by == "day":
+        return str(document["day"]) if document["dim"] == ALL else None
+    return str(document["value"]) if document["dim"] == by else None
+
+
+# ---- Prometheus text --------------------------------------------------------------------------
+
+_RATES = (
+    "resolution_rate",
+    "kept_at_origin_rate",
+    "timely_acceptance_rate",
+    "on_time_resolution_rate",
+    "escalation_rate",
+    "rebound_rate",
+    "satisfaction_rate",
+)
+
+
+def prometheus_text(totals: Mapping[str, Mapping[str, int]], backlog: Mapping[str, int]) -> str:
+    """Exposition format 0.0.4: counters, rates and backlog per unit (its whole subtree)."""
+    lines = [
+        "# HELP tiaojie_mediation_events_total Lifecycle events counted for the unit's subtree.",
+        "# TYPE tiaojie_mediation_events_total counter",
+    ]
+    for unit in sorted(totals):
+        for name, value in sorted(totals[unit].items()):
+            if value and not name.startswith("ttr_"):
+                lines.append(
+                    f'tiaojie_mediation_events_total{{unit="{unit}",event="{name}"}} {value}'
+                )
+    for rate in _RATES:
+        lines += [f"# TYPE tiaojie_mediation_{rate} gauge"]
+        for unit in sorted(totals):
+            value = figures(totals[unit])[rate]
+            if value is not None:
+                lines.append(f'tiaojie_mediation_{rate}{{unit="{unit}"}} {value}')
+    lines += [
+        "# HELP tiaojie_mediation_time_to_resolution_hours Hours from routing to resolution.",
+        "# TYPE tiaojie_mediation_time_to_resolution_hours histogram",
+    ]
+    for unit in sorted(totals):
+        lines += _histogram_lines(unit, histogram(totals[unit]))
+    lines += [
+        "# HELP tiaojie_mediation_backlog Open cases held in the unit's subtree.",
+        "# TYPE tiaojie_mediation_backlog gauge",
+    ]
+    lines += [f'tiaojie_mediation_backlog{{unit="{u}"}} {backlog[u]}' for u in sorted(backlog)]
+    return "\n".join(lines) + "\n"
+
+
+def _histogram_lines(unit: str, buckets: list[int]) -> list[str]:
+    name = "tiaojie_mediation_time_to_resolution_hours"
+    lines, seen = [], 0
+    for edge, count in zip((*TTR_EDGES_HOURS, "+Inf"), buckets, strict=True):
+        seen += count
+        lines.append(f'{name}_bucket{{unit="{unit}",le="{edge}"}} {seen}')
+    lines.append(f'{name}_count{{unit="{unit}"}} {seen}')
+    return lines

@@ -1,0 +1,102 @@
+"""A missed deadline escalates by itself, exactly once, with two mediation replicas sweeping."""
+
+import json
+import socket
+import subprocess
+import tempfile
+from collections import Counter
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from contracts import topics
+from services.launcher import spawn, wait_healthy
+from tests.integration.conftest import Stack
+from tests.integration.kafka_tools import end_offsets, read_until
+from tests.integration.mediation_helpers import get_case, publish_routed, routed_case
+from tests.waiting import eventually
+
+pytestmark = pytest.mark.integration
+VILLAGE = "hanyin-puxi-dongyuan"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def second_replica(stack: Stack) -> Any:
+    """Another mediation process on the same database and consumer groups."""
+    port = _free_port()
+    env = {**stack.env, "MEDIATION_PORT": str(port)}
+    log_path = Path(tempfile.mkdtemp(prefix="tiaojie-replica-")) / "mediation-2.log"
+    with log_path.open("ab") as log:
+        process = spawn("mediation", env, log)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", process)
+        yield log_path
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        print(f"--- second mediation replica log: {log_path}")
+
+
+async def test_missed_deadline_escalates_exactly_once_with_two_sweepers(
+    stack: Stack, second_replica: Path
+) -> None:
+    cases = [routed_case(VILLAGE, accept_within=timedelta(seconds=2)) for _ in range(12)]
+    sentinel = routed_case(VILLAGE, accept_within=timedelta(seconds=4))
+    ids = {case.case_id for case in cases}
+    lifecycle = await end_offsets(stack.infra.kafka, topics.CASES_LIFECYCLE)
+    alerts = await end_offsets(stack.infra.kafka, topics.ALERTS)
+    await publish_routed(stack.infra.kafka, [*cases, sentinel])
+    url = stack.urls["mediation"]
+    async with httpx.AsyncClient(timeout=10) as http:
+
+        async def escalated(case_id: str) -> dict[str, Any] | None:
+            case = await get_case(http, url, case_id)
+            return case if case and case["awaiting_reroute"] else None
+
+        for case_id in [*ids, sentinel.case_id]:
+            await eventually(partial(escalated, case_id), what=f"escalation of {case_id}")
+        stored = [await get_case(http, url, case_id) for case_id in ids]
+
+    def seen(value: bytes, kind: str) -> bool:
+        return kind in value.decode() and sentinel.case_id in value.decode()
+
+    escalations = await read_until(
+        stack.infra.kafka,
+        lifecycle,
+        lambda rs: any(seen(r.value, "CaseEscalationRequested") for r in rs),
+    )
+    raised = await read_until(
+        stack.infra.kafka, alerts, lambda rs: any(seen(r.value, "deadline_breach") for r in rs)
+    )
+    per_case = Counter(
+        json.loads(r.value)["case_id"]
+        for r in escalations
+        if json.loads(r.value)["event_type"] == "CaseEscalationRequested"
+    )
+    alerts_per_case = Counter(
+        json.loads(r.value)["case_id"]
+        for r in raised
+        if json.loads(r.value)["kind"] == "deadline_breach"
+    )
+    for case_id in ids:
+        assert per_case[case_id] == 1, case_id
+        assert alerts_per_case[case_id] == 1, case_id
+    for case in stored:
+        assert case is not None
+        entries = [e for e in case["timeline"] if e["event"] == "escalation_requested"]
+        assert [e["reason"] for e in entries] == ["acceptance_deadline_breach"]
+        assert case["allowed_actions"] == []
