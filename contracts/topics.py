@@ -1,24 +1,29 @@
 """Kafka topic names, defined once. Events are keyed by their correlation id: the dispute id,
 which is also the case id, so one case's events stay in order on one partition."""
 
+import os
 from typing import Final
 
-DISPUTES_REPORTED: Final = "tiaojie.disputes.reported"
+NAMESPACE: Final = os.environ.get("TIAOJIE_TOPIC_NAMESPACE", "tiaojie")
+"""Prefix of every topic: `tiaojie` in production; a test run takes one of its own so runs
+sharing a broker never read each other's events."""
+
+DISPUTES_REPORTED: Final = f"{NAMESPACE}.disputes.reported"
 """DisputeReported, from intake; key = dispute id."""
 
-CASES_ROUTED: Final = "tiaojie.cases.routed"
+CASES_ROUTED: Final = f"{NAMESPACE}.cases.routed"
 """CaseRouted, from router; key = case id (the dispute id)."""
 
-CASES_LIFECYCLE: Final = "tiaojie.cases.lifecycle"
+CASES_LIFECYCLE: Final = f"{NAMESPACE}.cases.lifecycle"
 """LifecycleEvent (CaseAssigned ... CaseEscalationRequested), from mediation; key = case id."""
 
-ALERTS: Final = "tiaojie.alerts"
+ALERTS: Final = f"{NAMESPACE}.alerts"
 """AlertRaised, from router and mediation; key = case id, or unit id for unit alerts."""
 
-AUDIT: Final = "tiaojie.audit"
+AUDIT: Final = f"{NAMESPACE}.audit"
 """AuditRecorded, from every service; key = case id, or the caller's subject."""
 
-DEAD_LETTER: Final = "tiaojie.deadletter"
+DEAD_LETTER: Final = f"{NAMESPACE}.deadletter"
 """Events no handler could process, with the reason and origin in headers."""
 
 ALL: Final = (DISPUTES_REPORTED, CASES_ROUTED, CASES_LIFECYCLE, ALERTS, AUDIT, DEAD_LETTER)

@@ -1,6 +1,11 @@
 """Suite-wide guard: when TIAOJIE_REQUIRE_INFRA is set (CI), a skipped test fails the run."""
 
 import os
+import uuid
+
+# Before anything imports contracts.topics: this run's topics are its own, so runs sharing a
+# broker (several people, or a developer beside CI) never consume each other's events.
+os.environ.setdefault("TIAOJIE_TOPIC_NAMESPACE", f"test-{uuid.uuid4().hex[:10]}")
 
 import pytest
 

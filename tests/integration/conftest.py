@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient, MongoClient
 
 from contracts import topics
@@ -91,7 +91,21 @@ def _describe(infra: Infra) -> str:
 def infra() -> Iterator[Infra]:
     for found in _find_infra():
         SERVERS_USED.append(_describe(found))
-        yield found
+        try:
+            yield found
+        finally:
+            asyncio.run(_delete_run_topics(found.kafka))
+
+
+async def _delete_run_topics(bootstrap: str) -> None:
+    """This run's topics (its own namespace) are of no use to anyone after it."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        await admin.delete_topics([name for name in topics.ALL if name in existing])
+    finally:
+        await admin.close()
 
 
 def _find_infra() -> Iterator[Infra]:
@@ -142,33 +156,6 @@ def _free_port() -> int:
         return port
 
 
-async def _start_groups_at_end(bootstrap: str, groups: list[str]) -> None:
-    """Commit every topic's current end for the run's consumer groups, so the services read
-    only what this run produces: a new group would otherwise start from the earliest offset
-    and replay every earlier run's events on the shared broker before reaching this run's."""
-    await ensure_topics(bootstrap)
-    for group in groups:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-        )
-        await consumer.start()
-        try:
-            cluster = await consumer._client.fetch_all_metadata()
-            partitions = [
-                TopicPartition(topic, partition)
-                for topic in topics.ALL
-                for partition in cluster.partitions_for_topic(topic) or ()
-            ]
-            consumer.assign(partitions)
-            await consumer.commit(await consumer.end_offsets(partitions))
-        finally:
-            await consumer.stop()
-
-
-GROUP_SUFFIXES = ("", "-escalations", "-metrics")
-"""A service's own group id, and the ids it derives from it for its other consumers."""
-
-
 @pytest.fixture(scope="session")
 def stack(infra: Infra) -> Iterator[Stack]:
     """The four services as real processes on free ports, over a database of their own."""
@@ -188,12 +175,9 @@ def stack(infra: Infra) -> Iterator[Stack]:
         # Phone hashes (hence rebound match keys) of their own: the same test phone resolved
         # in another run on this broker must not make this run's reports rebounds.
         IDENTIFIER_SALT=f"test-{run_id}",
-        # Deadline tests wait on the sweeper, not the clock; cases replayed from other runs'
-        # history (the topics are shared) are not escalated wholesale.
+        # Deadline tests wait on the sweeper, not the clock.
         MEDIATION_SWEEP_INTERVAL_S="1",
         MEDIATION_SWEEP_LOOKBACK_S="120",
-        # The metrics count this session's events only, not every earlier run's history.
-        MEDIATION_METRICS_FROM="latest",
     )
     smtp_port = _free_port()
     env.update(NOTIFIER_TEST_ENV, NOTIFIER_SMTP_PORT=str(smtp_port))
@@ -205,8 +189,7 @@ def stack(infra: Infra) -> Iterator[Stack]:
         env[f"{name.upper()}_GROUP_ID"] = f"{name}-{run_id}"
         urls[name] = f"http://127.0.0.1:{port}"
         env[f"{name.upper()}_URL"] = urls[name]  # where each console links to the others
-    groups = [f"{name}-{run_id}{suffix}" for name in SERVICES for suffix in GROUP_SUFFIXES]
-    asyncio.run(_start_groups_at_end(infra.kafka, groups))
+    asyncio.run(ensure_topics(infra.kafka))
     processes = {}
     try:
         for name in SERVICES:
