@@ -343,8 +343,8 @@ def session(mediator: str, n: int) -> dict[str, Any]:
     }
 
 
-async def settled(probe: Callable[[], Any], what: str) -> None:
-    await eventually(probe, timeout_s=240, what=what)
+async def settled(probe: Callable[[], Any], what: str, timeout_s: float = 240) -> None:
+    await eventually(probe, timeout_s=timeout_s, what=what)
 
 
 async def test_metrics_match_figures_computed_from_the_inputs(stack: Stack) -> None:
@@ -362,7 +362,9 @@ async def test_metrics_match_figures_computed_from_the_inputs(stack: Stack) -> N
             ]
             return sum(found) >= total
 
-        await settled(lambda: counted("started", N), "every case stored and counted")
+        # The stack's mediation first replays the shared topic's whole history into its fresh
+        # database (every earlier run's routings): on a long-lived broker that takes minutes.
+        await settled(lambda: counted("started", N), "every case stored and counted", 900)
         driver = Driver(http, mediation)
         await asyncio.gather(*(driver.village_part(plan) for plan in plans))
         failing = [plan for plan in plans if plan.kind.startswith("fail")]
