@@ -15,6 +15,7 @@ from mediation.service import CaseService, Relay
 from mediation.settings import MediationSettings
 from mediation.store import CaseStore, MongoCaseStore
 from mediation.sweeper import running_sweeper
+from mediation.web import create_console
 from services.broker import create_broker, running_broker
 from services.consumer import subscribe_batch
 from services.http import chain_lifespans, create_service_app
@@ -103,12 +104,14 @@ def create_app(
     steps = [open_store, running_broker(broker, settings)]
     if sweep:
         steps.append(running_sweeper(cases, settings, logger))
+    console, pages = create_console(store, metrics, hanyin())
     app = create_service_app(
         broker=broker,
         title="tiaojie mediation",
-        routers=[create_router(store, cases, metrics), prometheus_router(metrics)],
+        routers=[create_router(store, cases, metrics), prometheus_router(metrics), console],
         checks={"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: ping(database)},
         lifespan=chain_lifespans(*steps),
     )
+    pages.mount_static(app)
     app.state.cases = cases
     return app

@@ -1,0 +1,131 @@
+"""The mediator desk (queue, case page with only the allowed actions) and the supervisor's
+metrics page, rendered by mediation from its own store."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from contracts.ids import COUNTY_UNIT_ID, UNIT_ID_PATTERN
+from contracts.registry import Registry
+from contracts.vocabulary import AgreementForm, ReferralTarget, Satisfaction
+from mediation.metrics import summarise
+from mediation.metrics_store import MetricsStore
+from mediation.models import OPEN_STATES, case_view
+from mediation.store import CaseStore
+from services.web.render import Pages
+
+JIANGHE = "hanyin-shuangru-jianghe"
+
+
+def hours_left(due: datetime, now: datetime) -> float:
+    return round((due - now).total_seconds() / 3600, 1)
+
+
+def bar_chart(rows: list[tuple[str, float | None]], width: int = 320) -> str:
+    """A horizontal bar chart of rates in [0, 1] as inline SVG: no script, no library."""
+    height = 22 * len(rows) + 4
+    bars = []
+    for index, (label, value) in enumerate(rows):
+        y = 22 * index + 2
+        length = int((value or 0) * (width - 150))
+        shown = "–" if value is None else f"{value:.1%}"
+        bars.append(
+            f'<text x="0" y="{y + 14}" font-size="12">{_escape(label)}</text>'
+            f'<rect x="110" y="{y + 3}" width="{length}" height="14" fill="#0b5394"></rect>'
+            f'<text x="{114 + length}" y="{y + 14}" font-size="12">{shown}</text>'
+        )
+    return (
+        f'<svg role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+        + "".join(bars)
+        + "</svg>"
+    )
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def create_console(
+    store: CaseStore, metrics: MetricsStore, registry: Registry
+) -> tuple[APIRouter, Pages]:
+    pages = Pages(Path(__file__).with_name("templates"), console="mediator")
+    router = APIRouter(include_in_schema=False)
+    bodies = [u for u in registry.units.values() if u.kind in ("county", "town", "village")]
+    bodies.sort(key=lambda unit: unit.id)
+
+    @router.get("/", response_class=HTMLResponse)
+    async def desk(
+        request: Request,
+        unit: Annotated[str, Query(pattern=UNIT_ID_PATTERN)] = JIANGHE,
+        mediator: Annotated[str | None, Query(max_length=80)] = None,
+    ) -> HTMLResponse:
+        chosen = registry.unit(unit) or registry.county
+        documents = await store.queue(chosen.id, list(OPEN_STATES), mediator or None, 200)
+        now = datetime.now(UTC)
+        rows = []
+        for document in documents:
+            waiting = document["state"] in ("assigned", "reopened")
+            due = document["acceptance_due_at" if waiting else "resolution_due_at"]
+            rows.append({**document, "hours_left": hours_left(due, now)})
+        return pages.render(
+            request,
+            "desk.html",
+            unit=chosen,
+            units=bodies,
+            mediators=registry.mediators_of(chosen.id),
+            mediator=mediator or "",
+            rows=rows,
+        )
+
+    @router.get("/cases/{case_id}", response_class=HTMLResponse)
+    async def case_page(
+        request: Request,
+        case_id: str,
+        mediator: Annotated[str | None, Query(max_length=80)] = None,
+    ) -> HTMLResponse:
+        document = await store.get(case_id)
+        if document is None:
+            return pages.render(request, "missing.html", status_code=404, case_id=case_id)
+        view = case_view(document)
+        return pages.render(
+            request,
+            "case.html",
+            case=view,
+            mediator=mediator or view.mediator_id or "",
+            agreements=list(AgreementForm),
+            referrals=list(ReferralTarget),
+            satisfactions=list(Satisfaction),
+            now=datetime.now(UTC),
+        )
+
+    @router.get("/supervisor/metrics", response_class=HTMLResponse)
+    async def metrics_page(
+        request: Request,
+        unit: Annotated[str, Query(pattern=UNIT_ID_PATTERN)] = COUNTY_UNIT_ID,
+    ) -> HTMLResponse:
+        chosen = registry.unit(unit) or registry.county
+        by_unit = summarise(await metrics.documents(chosen.id, None, None, True), chosen.id, "unit")
+        by_tier = summarise(
+            await metrics.documents(chosen.id, None, None, False), chosen.id, "tier"
+        )
+        names = {u.id: u.name for u in registry.units.values()}
+        children: list[dict[str, Any]] = [
+            {**group, "name": names.get(group["key"], group["key"])} for group in by_unit["groups"]
+        ]
+        return pages.render(
+            request,
+            "metrics.html",
+            unit=chosen,
+            units=[registry.county, *registry.children_of(registry.county.id, "town")],
+            total=by_unit["total"],
+            children=children,
+            tiers=by_tier["groups"],
+            backlog=(await metrics.backlog()).get(chosen.id, 0),
+            chart_kept=bar_chart([(c["name"], c["kept_at_origin_rate"]) for c in children]),
+            chart_resolution=bar_chart([(c["name"], c["resolution_rate"]) for c in children]),
+        )
+
+    return router, pages

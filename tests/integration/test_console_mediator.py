@@ -1,0 +1,81 @@
+"""The mediator desk and the supervisor's metrics page in a real browser, on the real servers."""
+
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.factories import JIANGHE, hotline_body
+from tests.integration.browser import browser, new_page, screenshot
+from tests.integration.conftest import Stack
+from tests.waiting import eventually
+
+pytestmark = pytest.mark.integration
+__all__ = ["browser"]
+
+
+async def file_case(stack: Stack) -> dict[str, Any]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        answer = await client.post(f"{stack.urls['intake']}/v1/disputes", json=hotline_body())
+        assert answer.status_code == 202, answer.text
+        case_id = answer.json()["dispute_id"]
+
+        async def stored() -> dict[str, Any] | None:
+            found = await client.get(f"{stack.urls['mediation']}/v1/cases/{case_id}")
+            return found.json() if found.status_code == 200 else None
+
+        return await eventually(stored, what="the case in mediation")
+
+
+async def closed_count(page: Page, url: str) -> int:
+    await page.goto(url)
+    return int(await page.locator("#closed").inner_text())
+
+
+async def test_mediator_accepts_records_and_resolves_and_metrics_follow(
+    stack: Stack, browser: Browser
+) -> None:
+    case = await file_case(stack)
+    mediation = stack.urls["mediation"]
+    metrics_url = f"{mediation}/supervisor/metrics?unit=hanyin-shuangru"
+    supervisor = await new_page(browser)
+    closed_before = await closed_count(supervisor, metrics_url)
+
+    page = await new_page(browser)
+    await page.goto(f"{mediation}/?unit={JIANGHE}&mediator={case['mediator_id']}")
+    row = page.locator(f'#queue tr[data-case="{case["case_id"]}"]')
+    await expect(row).to_be_visible()
+    await screenshot(page, "mediator-queue")
+    await row.get_by_role("link").click()
+    await expect(page.locator("#state")).to_have_attribute("data-state", "assigned")
+    await expect(page.locator("#trace")).to_contain_text("village_default")
+    await page.click("#do-accept")
+    await expect(page.locator("#state")).to_have_attribute("data-state", "accepted")
+    await expect(page.locator("#do-accept")).to_have_count(0)
+
+    await page.fill("#participants", "李四, 王五")
+    await page.fill("#session-notes", "双方同意清理排水沟")
+    await page.click("#do-session")
+    await expect(page.locator("#state")).to_have_attribute("data-state", "in_mediation")
+    await page.select_option("#agreement", "written")
+    await page.fill("#summary", "两户各出一半费用清理排水沟")
+    await page.click("#do-resolve")
+    await expect(page.locator("#state")).to_have_attribute("data-state", "resolved")
+    await expect(page.locator("#do-accept")).to_have_count(0)
+    await expect(page.locator("#do-visit")).to_be_visible()
+    await screenshot(page, "mediator-case")
+
+    async with httpx.AsyncClient(timeout=10) as client:
+        again = await client.post(
+            f"{mediation}/v1/cases/{case['case_id']}/accept",
+            json={"mediator_id": case["mediator_id"]},
+        )
+    assert again.status_code == 409
+    assert again.json()["state"] == "resolved"
+
+    async def counted() -> bool:
+        return await closed_count(supervisor, metrics_url) == closed_before + 1
+
+    await eventually(counted, what="the resolution in the metrics page")
+    await screenshot(supervisor, "supervisor-metrics")

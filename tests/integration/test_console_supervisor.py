@@ -1,0 +1,33 @@
+"""The supervisor console in a real browser, on the real servers."""
+
+import uuid
+
+import httpx
+import pytest
+from playwright.async_api import Browser, expect
+
+from tests.factories import JIANGHE, hotline_body
+from tests.integration.browser import browser, new_page, screenshot
+from tests.integration.conftest import Stack
+
+pytestmark = pytest.mark.integration
+__all__ = ["browser"]
+
+
+async def test_urgent_risk_alert_appears_without_reloading(stack: Stack, browser: Browser) -> None:
+    page = await new_page(browser)
+    await page.goto(f"{stack.urls['notifier']}/?unit=hanyin-shuangru")
+    await expect(page.locator("#no-alerts")).to_be_visible()
+    marker = f"持刀威胁 {uuid.uuid4().hex[:6]}"
+    async with httpx.AsyncClient(timeout=10) as client:
+        answer = await client.post(
+            f"{stack.urls['intake']}/v1/disputes",
+            json=hotline_body(description=marker, risk_flags=["weapon"]),
+        )
+    assert answer.status_code == 202, answer.text
+    case_id = answer.json()["dispute_id"]
+    alert = page.locator("#alerts li", has=page.locator(f'a[href$="{case_id}"]'))
+    await expect(alert).to_contain_text("紧急风险", timeout=30_000)
+    await expect(page.locator("#no-alerts")).to_be_hidden()
+    assert JIANGHE in await alert.inner_text()
+    await screenshot(page, "supervisor-console")
