@@ -64,8 +64,11 @@ async def test_missed_deadline_escalates_exactly_once_with_two_sweepers(
     async with httpx.AsyncClient(timeout=10) as http:
 
         async def escalated(case_id: str) -> dict[str, Any] | None:
+            # The stack's router re-routes an escalated case at once: it is either still
+            # waiting for that, or already one tier up.
             case = await get_case(http, url, case_id)
-            return case if case and case["awaiting_reroute"] else None
+            moved = case is not None and (case["awaiting_reroute"] or case["routing_seq"] > 1)
+            return case if moved else None
 
         for case_id in [*ids, sentinel.case_id]:
             await eventually(partial(escalated, case_id), what=f"escalation of {case_id}")
@@ -99,4 +102,5 @@ async def test_missed_deadline_escalates_exactly_once_with_two_sweepers(
         assert case is not None
         entries = [e for e in case["timeline"] if e["event"] == "escalation_requested"]
         assert [e["reason"] for e in entries] == ["acceptance_deadline_breach"]
-        assert case["allowed_actions"] == []
+        # Either still waiting for the router, or already moved one tier up by it.
+        assert case["allowed_actions"] == [] if case["awaiting_reroute"] else case["tier"] == "town"

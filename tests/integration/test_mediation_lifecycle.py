@@ -158,8 +158,10 @@ async def test_same_routing_twice_makes_one_case_and_counts_once(
         await publish_routed(stack.infra.kafka, [first])
 
         async def counted(unit: str) -> dict[str, Any] | None:
+            # The assignment and the backlog are separate counters: wait for both.
             figures = await metrics_of(http, url, unit)
-            return figures if figures["total"]["counts"].get("assigned") else None
+            both = figures["total"]["counts"].get("assigned") and figures["backlog"]
+            return figures if both else None
 
         before = await eventually(lambda: counted(village), what="the first assignment counted")
         await publish_routed(stack.infra.kafka, [first, sentinel])
