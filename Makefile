@@ -7,7 +7,7 @@ MONGODB_PORT ?= 27017
 export KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:$(KAFKA_PORT)
 export MONGODB_URI ?= mongodb://127.0.0.1:$(MONGODB_PORT)/
 
-.PHONY: install infra browser up down status test unit lint
+.PHONY: install infra browser up down status test unit lint metrics-check
 
 install: $(VENV)/.installed
 
@@ -36,7 +36,10 @@ status:
 	$(PY) -m services.launcher status
 
 test: infra browser  ## the whole suite: unit, component and integration on the real servers
-	$(PY) -m pytest -ra
+	$(PY) -m pytest -ra -m "not metrics_scale"
+
+metrics-check: infra  ## 1,000 cases through the real pipeline, metrics against figures computed apart
+	$(PY) -m pytest -ra -m metrics_scale
 
 unit: install  ## the fast rings only, no servers
 	$(PY) -m pytest -ra tests/unit tests/component

@@ -38,7 +38,7 @@ from tests.integration.mediation_helpers import (
 )
 from tests.waiting import eventually
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.metrics_scale]
 CHINA = timezone(timedelta(hours=8))
 
 N = int(os.environ.get("MEDIATION_METRICS_CASES", "1000"))
