@@ -97,7 +97,7 @@ async def test_escalation_in_a_village_reaches_the_town_supervisor_once_on_every
             delivery={"type": "sse"},
         )
         await subscribe(
-            client, url, unit_id="hanyin-puxi", delivery=webhook(receiver, "other-town")
+            client, url, unit_id="hanyin-shuanghekou", delivery=webhook(receiver, "other-town")
         )
         await subscribe(
             client, url, unit_id=HANYANG, kinds=["rebound"], delivery=webhook(receiver, "rebound")
