@@ -54,13 +54,14 @@ async def run() -> dict[str, Any]:
             "visible": len(load.visible_at.keys() & load.accepted_at.keys()),
             "refused": load.refused,
             "late_sends": load.late_sends,
+            "sending_s": load.sending_s,
         }
         tried = []
         for rate in rates:
             say(f"sustained: {rate:.0f}/s for {seconds:.0f} s")
             load = await system.run_load(services, rate, seconds)
             latencies = load.latencies_ms()
-            achieved = len(latencies) / seconds
+            achieved = len(latencies) / max(load.sending_s, seconds)
             tried.append(
                 {
                     "rate": rate,
@@ -69,6 +70,7 @@ async def run() -> dict[str, Any]:
                     "max_latency_ms": max(latencies, default=math.nan),
                     "refused": load.refused,
                     "late_sends": load.late_sends,
+                    "sending_s": load.sending_s,
                 }
             )
             if tried[-1]["held"]:

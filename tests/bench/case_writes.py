@@ -40,7 +40,8 @@ def cases(count: int) -> list[CaseRouted]:
 async def server_name(client: AsyncMongoClient[Document]) -> str:
     info = await client.admin.command("buildInfo")
     if "ferretdbVersion" in info:
-        return f"FerretDB {info['ferretdbVersion']} over PostgreSQL (wire {info['version']})"
+        version = info["ferretdbVersion"].replace("unknown", "1.x")
+        return f"FerretDB {version} over PostgreSQL (wire {info['version']})"
     return f"MongoDB {info.get('version')}"
 
 
