@@ -7,7 +7,7 @@ MONGODB_PORT ?= 27017
 export KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:$(KAFKA_PORT)
 export MONGODB_URI ?= mongodb://127.0.0.1:$(MONGODB_PORT)/
 
-.PHONY: install infra browser up down status test unit lint metrics-check
+.PHONY: install infra browser up down status test unit lint metrics-check bench chaos
 
 install: $(VENV)/.installed
 
@@ -37,9 +37,18 @@ status:
 
 test: infra browser  ## the whole suite: unit, component and integration on the real servers
 	$(PY) -m pytest -ra -m "not metrics_scale"
+	@# Last and on its own: the reduced fault-injection run kills services (and, where
+	@# TIAOJIE_CHAOS_RESTART_SERVERS=1 says the servers are this run's, restarts the broker).
+	$(PY) -m pytest -ra tests/chaos
 
 metrics-check: infra  ## 1,000 cases through the real pipeline, metrics against figures computed apart
 	$(PY) -m pytest -ra -m metrics_scale
+
+bench: infra  ## the side-by-side benchmark: a markdown table, and bench-results.json
+	$(PY) -m tests.bench
+
+chaos: infra  ## the full fault-injection run (restarts Kafka and the database: a stack of your own)
+	$(PY) -m tests.chaos
 
 unit: install  ## the fast rings only, no servers
 	$(PY) -m pytest -ra tests/unit tests/component
