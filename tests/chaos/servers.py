@@ -11,14 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from router.policy import DEFAULT_POLICY_PATH
+from services.broker import ensure_topics
 from services.devstack.__main__ import Stack as Devstack
 from services.launcher import SERVICES, spawn, wait_healthy
-from tests.integration.conftest import (
-    GROUP_SUFFIXES,
-    NOTIFIER_TEST_ENV,
-    _free_port,
-    _start_groups_at_end,
-)
+from tests.integration.conftest import NOTIFIER_TEST_ENV, _free_port
 
 RESTART_SERVERS_VAR = "TIAOJIE_CHAOS_RESTART_SERVERS"
 """Set (to 1) only where the servers belong to this run (CI, or a stack of one's own): a
@@ -108,10 +104,7 @@ class Services:
 
     async def start_all(self) -> None:
         self.configure()
-        groups = [
-            f"{name}-chaos-{self.run_id}{suffix}" for name in SERVICES for suffix in GROUP_SUFFIXES
-        ]
-        await _start_groups_at_end(self.kafka, groups)
+        await ensure_topics(self.kafka)  # the run's own namespace: nothing earlier to skip
         for name in SERVICES:
             self._spawn(name)
         for name in SERVICES:
