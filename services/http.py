@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HealthCheck = Callable[[], Awaitable[bool]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -61,6 +62,49 @@ def catalogue_router(broker: KafkaBroker, title: str) -> APIRouter:
     return router
 
 
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+
+
+class BodyTooLargeError(Exception):
+    pass
+
+
+class BodyLimit:
+    """413 for a body over `max_bytes`, counted as it arrives, so a flood is never read whole."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length", b"0")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise BodyTooLargeError
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except BodyTooLargeError:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = {"error": "too_large", "message": f"body over {self.max_bytes} bytes"}
+        await JSONResponse(status_code=413, content=body)(scope, receive, send)
+
+
 def create_service_app(
     *,
     title: str,
@@ -68,8 +112,10 @@ def create_service_app(
     routers: Sequence[APIRouter],
     checks: dict[str, HealthCheck],
     lifespan: Lifespan | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> FastAPI:
     app = FastAPI(title=title, lifespan=lifespan)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.state.broker = broker
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(health_router(checks))

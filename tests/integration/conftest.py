@@ -25,6 +25,7 @@ from contracts import topics
 from router.policy import DEFAULT_POLICY_PATH
 from services.broker import ensure_topics
 from services.launcher import SERVICES, spawn, wait_healthy
+from tests.auth import TEST_AUTH_KEYS, TEST_WECHAT_SECRET
 from tests.conftest import REQUIRE_INFRA, SERVERS_USED
 
 
@@ -46,6 +47,10 @@ class Stack:
     """The policy file the stack's router watches: a copy tests may rewrite (and restore)."""
     env: dict[str, str] = field(default_factory=dict)
     """The environment the services run with, to start another replica of one of them."""
+    log_dir: Path | None = None
+    """Where each service's log is written, `<name>.log`."""
+    start_offsets: dict[str, dict[int, int]] = field(default_factory=dict)
+    """Each topic's end offsets when the stack started: what this run published comes after."""
 
 
 def _reachable(address: str) -> bool:
@@ -142,11 +147,12 @@ def _free_port() -> int:
         return port
 
 
-async def _start_groups_at_end(bootstrap: str, groups: list[str]) -> None:
+async def _start_groups_at_end(bootstrap: str, groups: list[str]) -> dict[str, dict[int, int]]:
     """Commit every topic's current end for the run's consumer groups, so the services read
     only what this run produces: a new group would otherwise start from the earliest offset
     and replay every earlier run's events on the shared broker before reaching this run's."""
     await ensure_topics(bootstrap)
+    ends: dict[TopicPartition, int] = {}
     for group in groups:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
@@ -160,9 +166,14 @@ async def _start_groups_at_end(bootstrap: str, groups: list[str]) -> None:
                 for partition in cluster.partitions_for_topic(topic) or ()
             ]
             consumer.assign(partitions)
-            await consumer.commit(await consumer.end_offsets(partitions))
+            ends = await consumer.end_offsets(partitions)
+            await consumer.commit(ends)
         finally:
             await consumer.stop()
+    starts: dict[str, dict[int, int]] = {}
+    for partition, offset in ends.items():
+        starts.setdefault(partition.topic, {})[partition.partition] = offset
+    return starts
 
 
 GROUP_SUFFIXES = ("", "-escalations", "-metrics")
@@ -194,6 +205,11 @@ def stack(infra: Infra) -> Iterator[Stack]:
         MEDIATION_SWEEP_LOOKBACK_S="120",
         # The metrics count this session's events only, not every earlier run's history.
         MEDIATION_METRICS_FROM="latest",
+        AUTH_KEYS=TEST_AUTH_KEYS,
+        INTAKE_WECHAT_SECRET=TEST_WECHAT_SECRET,
+        # The suite sends hundreds of reports under one token; the limit has its own test.
+        INTAKE_SUBMIT_RATE_PER_S="1000",
+        INTAKE_SUBMIT_BURST="100000",
     )
     smtp_port = _free_port()
     env.update(NOTIFIER_TEST_ENV, NOTIFIER_SMTP_PORT=str(smtp_port))
@@ -206,7 +222,7 @@ def stack(infra: Infra) -> Iterator[Stack]:
         urls[name] = f"http://127.0.0.1:{port}"
         env[f"{name.upper()}_URL"] = urls[name]  # where each console links to the others
     groups = [f"{name}-{run_id}{suffix}" for name in SERVICES for suffix in GROUP_SUFFIXES]
-    asyncio.run(_start_groups_at_end(infra.kafka, groups))
+    starts = asyncio.run(_start_groups_at_end(infra.kafka, groups))
     processes = {}
     try:
         for name in SERVICES:
@@ -215,7 +231,14 @@ def stack(infra: Infra) -> Iterator[Stack]:
         for name, process in processes.items():
             wait_healthy(urls[name], process)
         yield Stack(
-            infra, database, urls, smtp_port=smtp_port, router_policy=router_policy, env=env
+            infra,
+            database,
+            urls,
+            smtp_port=smtp_port,
+            router_policy=router_policy,
+            env=env,
+            log_dir=log_dir,
+            start_offsets=starts,
         )
     finally:
         for process in processes.values():
