@@ -65,44 +65,51 @@ def catalogue_router(broker: KafkaBroker, title: str) -> APIRouter:
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 
-class BodyTooLargeError(Exception):
-    pass
-
-
 class BodyLimit:
-    """413 for a body over `max_bytes`, counted as it arrives, so a flood is never read whole."""
+    """413 for a body over `max_bytes`, read no further than the limit; the body (small by
+    then) is handed on whole."""
 
     def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length", b"0")
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
         if declared.isdigit() and int(declared) > self.max_bytes:
             await self._refuse(scope, receive, send)
             return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
+        body = bytearray()
+        more = True
+        while more:
             message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
-                raise BodyTooLargeError
-            return message
-
-        try:
-            await self.app(scope, counted, send)
-        except BodyTooLargeError:
-            await self._refuse(scope, receive, send)
+            if message["type"] == "http.disconnect":
+                return
+            body.extend(message.get("body", b""))
+            more = message.get("more_body", False)
+            if len(body) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+        await self.app(scope, _replaying(bytes(body), receive), send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = {"error": "too_large", "message": f"body over {self.max_bytes} bytes"}
+        body = {"error": "payload_too_large", "message": f"body over {self.max_bytes} bytes"}
         await JSONResponse(status_code=413, content=body)(scope, receive, send)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 def create_service_app(

@@ -16,7 +16,9 @@ import httpx
 
 from services.auth import AuthSettings, Role, issue_token
 
-TEST_AUTH_KEYS = "test2:tiaojie-test-signing-key-two-0123456789,test1:tiaojie-test-signing-key-one-0123456789"
+TEST_AUTH_KEYS = (
+    "test2:tiaojie-test-signing-key-two-0123456789,test1:tiaojie-test-signing-key-one-0123456789"
+)
 TEST_WECHAT_SECRET = "tiaojie-development-wechat-secret"
 SETTINGS = AuthSettings(auth_keys=TEST_AUTH_KEYS)
 SUBJECTS = {

@@ -23,10 +23,8 @@ OTHER_VILLAGE = "hanyin-chengguan-dongguan"
 OTHER_TOWN = "hanyin-chengguan"
 TOWN = "hanyin-shuangru"
 EXPIRED = {"Authorization": f"Bearer {fresh_token(Role.ADMIN, 'hanyin', 'a', timedelta(-1))}"}
-UNKNOWN_KID = {
-    "Authorization": "Bearer "
-    + fresh_token(Role.ADMIN, "hanyin", "a", keys="rogue:some-other-secret-of-sufficient-length-0123")
-}
+ROGUE_KEYS = "rogue:some-other-secret-of-sufficient-length-0123"
+UNKNOWN_KID = {"Authorization": f"Bearer {fresh_token(Role.ADMIN, 'hanyin', 'a', keys=ROGUE_KEYS)}"}
 
 
 def tampered() -> dict[str, str]:
