@@ -4,14 +4,16 @@ Every channel answers 202 only once Kafka has acknowledged the event (acks=all),
 Retry-After when it did not, and 422 naming the field for a bad body.
 """
 
+import dataclasses
 import hashlib
+import hmac
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
 import structlog
-from fastapi import APIRouter, Header, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from pymongo.errors import PyMongoError
@@ -26,13 +28,16 @@ from intake.models import (
     WeChatMessage,
 )
 from intake.pipeline import Accepted, Intake, KeyConflictError, NotPublishedError, Outcome, Recorded
-from intake.service import grid_draft, hotline_draft, petition_draft, wechat_draft
+from intake.service import Draft, grid_draft, hotline_draft, petition_draft, wechat_draft
 from intake.settings import IntakeSettings
 from intake.status import DisputeStatus, dispute_status
 from intake.store import IntakeStore
 from intake.wechat import Verdict, read_message
+from services.audit import AuditTrail
+from services.auth import AuthSettings, Principal, Role, bearer, forbid, require_role
 from services.mongo import Document
 from services.privacy import Sealer
+from services.ratelimit import RateLimiter
 
 TRACKING_NUMBER = re.compile(r"^[A-Z]{1,8}-\d{8}-\d{6}$")
 IdempotencyKey = Annotated[
@@ -69,6 +74,50 @@ class Wiring:
     sealer: Sealer
     settings: IntakeSettings
     logger: structlog.stdlib.BoundLogger
+    auth: AuthSettings
+    limiter: RateLimiter
+    audit: AuditTrail
+
+    def submitter(self, caller: Principal, role: Role) -> None:
+        """Only the channel's own role submits on it, and each token at a bounded rate."""
+        require_role(caller, role)
+        self.limiter.enforce(caller.token_id)
+
+
+def signed(build: Callable[[Any], Draft], caller: Principal) -> Callable[[Any], Draft]:
+    """The draft with its submitter kept beside it (never published), to follow it later."""
+
+    def with_submitter(ids: Any) -> Draft:
+        draft = build(ids)
+        return dataclasses.replace(draft, private={**draft.private, "submitted_by": caller.subject})
+
+    return with_submitter
+
+
+def may_follow(caller: Principal, found: Document) -> bool:
+    """The submitter follows what they filed; admins and the place's supervisors read all."""
+    if found.get("private", {}).get("submitted_by") == caller.subject:
+        return caller.role in {Role.OPERATOR, Role.GRID_WORKER, Role.PETITION_AGENT}
+    place = found["dispute"].get("village_id") or found["dispute"].get("grid_id")
+    if caller.role is Role.SUPERVISOR and place:
+        return caller.can_read_unit(place)
+    return caller.role is Role.ADMIN
+
+
+def bot_signature(secret: str) -> Any:
+    """WeChat bot requests carry `X-Tiaojie-Signature: sha256=<HMAC-SHA256 of the body>`."""
+
+    async def check(request: Request) -> None:
+        sent = request.headers.get("x-tiaojie-signature", "")
+        expected = "sha256=" + hmac.new(secret.encode(), await request.body(), "sha256").hexdigest()
+        if not hmac.compare_digest(sent.encode(), expected.encode()):
+            raise HTTPException(
+                status_code=401,
+                detail="missing or wrong X-Tiaojie-Signature",
+                headers={"WWW-Authenticate": 'HMAC-SHA256 realm="tiaojie-wechat"'},
+            )
+
+    return Depends(check)
 
 
 class Refusals(Protocol):
@@ -144,6 +193,7 @@ def create_router(wiring: Wiring) -> APIRouter:
     settings, logger = wiring.settings, wiring.logger
     router = APIRouter(prefix="/v1", tags=["intake"])
     radius = settings.geo_radius_km
+    Caller = Annotated[Principal, bearer(wiring.auth)]  # noqa: N806
 
     @router.post(
         "/disputes",
@@ -152,10 +202,11 @@ def create_router(wiring: Wiring) -> APIRouter:
         responses=UNAVAILABLE,
     )
     async def report_by_hotline(
-        report: HotlineReport, idempotency_key: IdempotencyKey = None
+        caller: Caller, report: HotlineReport, idempotency_key: IdempotencyKey = None
     ) -> JSONResponse:
+        wiring.submitter(caller, Role.OPERATOR)
         outcome = intake.submit(
-            lambda ids: hotline_draft(report, ids, sealer, registry, radius),
+            signed(lambda ids: hotline_draft(report, ids, sealer, registry, radius), caller),
             key=f"hotline:{idempotency_key}" if idempotency_key else None,
             fingerprint=fingerprint(report),
         )
@@ -166,6 +217,7 @@ def create_router(wiring: Wiring) -> APIRouter:
         status_code=status.HTTP_202_ACCEPTED,
         response_model=ReportAccepted,
         responses={200: {"model": MessageRecorded}, **UNAVAILABLE},
+        dependencies=[bot_signature(settings.wechat_secret)],
     )
     async def report_by_wechat(message: WeChatMessage) -> JSONResponse:
         """The message id is the key: a message forwarded twice is answered the same way."""
@@ -187,11 +239,12 @@ def create_router(wiring: Wiring) -> APIRouter:
         responses=UNAVAILABLE,
     )
     async def report_by_grid_worker(
-        report: GridReport, idempotency_key: IdempotencyKey = None
+        caller: Caller, report: GridReport, idempotency_key: IdempotencyKey = None
     ) -> JSONResponse:
+        wiring.submitter(caller, Role.GRID_WORKER)
         key = report.report_id or idempotency_key
         outcome = intake.submit(
-            lambda ids: grid_draft(report, ids, sealer, registry),
+            signed(lambda ids: grid_draft(report, ids, sealer, registry), caller),
             key=f"grid:{key}" if key else None,
             fingerprint=fingerprint(report),
         )
@@ -205,11 +258,12 @@ def create_router(wiring: Wiring) -> APIRouter:
         responses=UNAVAILABLE,
     )
     async def report_by_petition_agent(
-        report: PetitionReport, idempotency_key: IdempotencyKey = None
+        caller: Caller, report: PetitionReport, idempotency_key: IdempotencyKey = None
     ) -> JSONResponse:
+        wiring.submitter(caller, Role.PETITION_AGENT)
         key = f"{report.agent_id}:{report.petition_ref}" if report.petition_ref else idempotency_key
         outcome = intake.submit(
-            lambda ids: petition_draft(report, ids, sealer, registry, radius),
+            signed(lambda ids: petition_draft(report, ids, sealer, registry, radius), caller),
             key=f"petition:{key}" if key else None,
             fingerprint=fingerprint(report),
         )
@@ -221,12 +275,34 @@ def create_router(wiring: Wiring) -> APIRouter:
         response_model=DisputeStatus,
         responses={404: {"description": "No acknowledged report with this id"}},
     )
-    async def dispute_status_of(reference: str) -> DisputeStatus | JSONResponse:
+    async def dispute_status_of(caller: Caller, reference: str) -> DisputeStatus | JSONResponse:
         """`reference` is the dispute id or the tracking number."""
         found = await find_dispute(store, reference)
         if found is None:
             return JSONResponse(status_code=404, content={"error": "not_found"})
+        if not may_follow(caller, found):
+            raise forbid(f"{caller.subject} did not file {reference}")
         return dispute_status(found, await store.status_entries(found["_id"]))
+
+    @router.get("/disputes/{reference}/contacts", response_model=None)
+    async def sealed_contacts(caller: Caller, reference: str) -> dict[str, Any] | JSONResponse:
+        """The filer opens the contacts they sealed; each opening is audited first."""
+        found = await find_dispute(store, reference)
+        if found is None:
+            return JSONResponse(status_code=404, content={"error": "not_found"})
+        if found.get("private", {}).get("submitted_by") != caller.subject:
+            raise forbid(f"only the filer of {reference} opens its sealed contacts")
+        await wiring.audit.record(caller, "sealed.read", case_id=found["_id"])
+        parties = found["dispute"].get("parties", [])
+        caller_envelope = found.get("private", {}).get("caller")
+        return {
+            "dispute_id": found["_id"],
+            "caller": sealer.open(caller_envelope) if caller_envelope else None,
+            "parties": [
+                sealer.open(party["sealed_contact"]) if party.get("sealed_contact") else None
+                for party in parties
+            ],
+        }
 
     return router
 

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from pydantic import TypeAdapter
 
 from contracts import topics
+from contracts.audit import AuditRecorded
 from contracts.events import CaseRouted, DisputeReported, LifecycleEvent
 from contracts.registry import Registry, hanyin
 from intake.api import Wiring, create_router
@@ -17,6 +18,8 @@ from intake.settings import IntakeSettings
 from intake.store import IntakeStore, MongoIntakeStore
 from intake.tracking import TrackingNumbers
 from intake.web import create_console
+from services.audit import Auditor, AuditTrail
+from services.auth import AuthSettings
 from services.broker import create_broker, running_broker
 from services.consumer import subscribe_batch
 from services.http import chain_lifespans, create_service_app
@@ -24,6 +27,7 @@ from services.logging import configure_logging
 from services.mongo import create_mongo_client, ping
 from services.privacy import Sealer
 from services.publishing import EventPublisher
+from services.ratelimit import RateLimiter
 
 
 def create_app(
@@ -32,6 +36,7 @@ def create_app(
     store: IntakeStore | None = None,
     registry: Registry | None = None,
     clock: Callable[[], datetime] | None = None,
+    audit: AuditTrail | None = None,
 ) -> FastAPI:
     """`store` replaces MongoDB with another implementation (component tests)."""
     settings = settings or IntakeSettings()
@@ -94,8 +99,21 @@ def create_app(
 
         return step()
 
-    wiring = Wiring(intake, store, registry, Sealer(), settings, logger)
-    console, pages = create_console()
+    audit = audit or Auditor(
+        database,
+        EventPublisher(
+            broker.publisher(
+                topics.AUDIT,
+                schema=AuditRecorded,
+                title="Audit",
+                description="Every opening of sealed contacts by the filer.",
+            )
+        ),
+    )
+    auth = AuthSettings()
+    limiter = RateLimiter(settings.submit_rate_per_s, settings.submit_burst)
+    wiring = Wiring(intake, store, registry, Sealer(), settings, logger, auth, limiter, audit)
+    console, pages = create_console(auth)
     app = create_service_app(
         broker=broker,
         title="tiaojie intake",
@@ -104,6 +122,7 @@ def create_app(
             create_open311_router(wiring),
             console,
         ],
+        max_body_bytes=settings.max_body_bytes,
         checks={"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: ping(database)},
         lifespan=chain_lifespans(open_store, running_broker(broker, settings)),
     )

@@ -12,14 +12,14 @@ from datetime import datetime
 from typing import Annotated, Any, Self
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field, ValidationError, model_validator
 
 from contracts.events import Party
 from contracts.registry import Registry
 from contracts.vocabulary import Category, Channel, HouseholdColor, PartyKind, RiskFlag
-from intake.api import IdempotencyKey, Wiring, find_dispute, settle
+from intake.api import IdempotencyKey, Wiring, find_dispute, may_follow, settle, signed
 from intake.guards import FieldError, key_problem, text_problem
 from intake.models import (
     Body,
@@ -35,6 +35,7 @@ from intake.pipeline import Accepted
 from intake.places import resolve
 from intake.service import Draft, Identity, build_dispute, seal_party
 from intake.status import DisputeStatus, dispute_status
+from services.auth import Principal, Role, authenticate, token_of
 from services.http import field_errors
 from services.privacy import Sealer
 
@@ -303,13 +304,20 @@ def create_open311_router(wiring: Wiring) -> APIRouter:
     intake, store, registry, sealer = wiring.intake, wiring.store, wiring.registry, wiring.sealer
     settings, logger = wiring.settings, wiring.logger
     router = APIRouter(prefix="/open311/v2", tags=["open311"])
+    auth = wiring.auth
+
+    def api_key(request: Request) -> Principal:
+        """Open311 callers pass their token as `api_key` (query string, or form for POST)."""
+        return authenticate(auth, request.query_params.get("api_key") or token_of(request))
+
+    Caller = Annotated[Principal, Depends(api_key)]  # noqa: N806
 
     @router.get("/services.json")
-    async def services() -> list[dict[str, Any]]:
+    async def services(_: Caller) -> list[dict[str, Any]]:
         return services_list()
 
     @router.get("/services/{service_code}.json")
-    async def service(service_code: str) -> JSONResponse:
+    async def service(_: Caller, service_code: str) -> JSONResponse:
         if service_code not in SERVICE_NAMES:
             return georeport_errors(404, [{"field": "service_code", "message": "unknown service"}])
         return JSONResponse(service_definition(Category(service_code)))
@@ -328,6 +336,9 @@ def create_open311_router(wiring: Wiring) -> APIRouter:
     ) -> JSONResponse:
         raw = await request.body()
         data, problems = parse_form(raw)
+        token = data.get("api_key") or request.query_params.get("api_key") or token_of(request)
+        caller = authenticate(auth, token if isinstance(token, str) else None)
+        wiring.submitter(caller, Role.OPERATOR)
         if problems:
             return georeport_errors(422, problems)
         try:
@@ -338,10 +349,13 @@ def create_open311_router(wiring: Wiring) -> APIRouter:
                 for entry in field_errors(error.errors(include_url=False))
             ]
             return georeport_errors(422, named)
+        radius = settings.geo_radius_km
         outcome = intake.submit(
-            lambda ids: open311_draft(parsed, ids, sealer, registry, settings.geo_radius_km),
+            signed(lambda ids: open311_draft(parsed, ids, sealer, registry, radius), caller),
             key=f"open311:{idempotency_key}" if idempotency_key else None,
-            fingerprint=hashlib.sha256(parsed.model_dump_json().encode()).hexdigest(),
+            fingerprint=hashlib.sha256(
+                parsed.model_dump_json(exclude={"api_key"}).encode()
+            ).hexdigest(),
         )
         result = await settle(outcome, settings, logger, refusals=GeoReportRefusals())
         if isinstance(result, JSONResponse):
@@ -359,10 +373,12 @@ def create_open311_router(wiring: Wiring) -> APIRouter:
         )
 
     @router.get("/requests/{request_id}.json")
-    async def get_request(request_id: str) -> JSONResponse:
+    async def get_request(caller: Caller, request_id: str) -> JSONResponse:
         found = await find_dispute(store, request_id)
         if found is None:
             return georeport_errors(404, [{"field": "service_request_id", "message": "not found"}])
+        if not may_follow(caller, found):
+            return georeport_errors(403, [{"field": "api_key", "message": "not your request"}])
         view = dispute_status(found, await store.status_entries(found["_id"]))
         return JSONResponse([_request_view(found, view)])
 

@@ -21,3 +21,9 @@ class IntakeSettings(ServiceSettings):
     geo_radius_km: float = Field(
         default=5.0, gt=0, description="Coordinates farther than this from every village: triage."
     )
+    wechat_secret: str = Field(
+        default="tiaojie-development-wechat-secret",
+        description="Shared secret the WeChat bot signs each request body with (HMAC-SHA256).",
+    )
+    submit_rate_per_s: float = Field(default=5.0, gt=0, description="Reports per token per s.")
+    submit_burst: int = Field(default=200, ge=1, description="Reports a token may send at once.")

@@ -11,11 +11,14 @@ good report was refused, a bad one accepted, or any request failed.
 
 import argparse
 import asyncio
+import hashlib
+import hmac
 import json
 import random
 import sys
 import time
 from collections import Counter
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,8 +27,43 @@ import httpx
 from contracts.registry import hanyin
 from intake.api import TRACKING_NUMBER
 from intake.samples import Sample, Samples
+from intake.settings import IntakeSettings
+from services.auth import AuthSettings, Role, issue_token
 
 MAX_IN_FLIGHT = 200
+ROLE_OF_PATH = {
+    "/v1/disputes": Role.OPERATOR,
+    "/v1/channels/grid/reports": Role.GRID_WORKER,
+    "/v1/channels/petitions": Role.PETITION_AGENT,
+    "/open311/v2/requests.json": Role.OPERATOR,
+}
+
+
+class Credentials(httpx.Auth):
+    """Each channel's own credentials: a token of its role (`api_key` for Open311), the bot's
+    signature for WeChat, an admin's token to read statuses back. Keys from AUTH_KEYS."""
+
+    requires_request_body = True
+
+    def __init__(self) -> None:
+        auth = AuthSettings()
+        self._tokens = {
+            role: issue_token(auth, subject=f"simulator-{role.value}", role=role, unit_id="hanyin")
+            for role in (*ROLE_OF_PATH.values(), Role.ADMIN)
+        }
+        self._secret = IntakeSettings().wechat_secret.encode()
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        path = request.url.path
+        token = self._tokens[ROLE_OF_PATH.get(path, Role.ADMIN)]
+        if path == "/v1/channels/wechat/messages":
+            digest = hmac.new(self._secret, request.content, hashlib.sha256).hexdigest()
+            request.headers["X-Tiaojie-Signature"] = f"sha256={digest}"
+        elif path.startswith("/open311/"):
+            request.url = request.url.copy_merge_params({"api_key": token})
+        else:
+            request.headers["Authorization"] = f"Bearer {token}"
+        yield request
 
 
 @dataclass
@@ -100,7 +138,9 @@ async def run(
             await send(client, sample, tally)
 
     limits = httpx.Limits(max_connections=MAX_IN_FLIGHT)
-    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
+    async with httpx.AsyncClient(
+        base_url=base_url, timeout=30, limits=limits, auth=Credentials()
+    ) as client:
         start = time.monotonic()
         total = int(rate * duration_s)
         for i in range(total):
@@ -119,7 +159,7 @@ async def run(
 async def resolve_ids(base_url: str, ids: list[str]) -> list[str]:
     """Open311 answers with tracking numbers; the ids file holds dispute ids only."""
     resolved = []
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, auth=Credentials()) as client:
         for ident in ids:
             if TRACKING_NUMBER.match(ident):
                 response = await client.get(f"/v1/disputes/{ident}")

@@ -1,11 +1,13 @@
 """The operator console: record a call, get the tracking number at once, follow its status."""
 
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from contracts.vocabulary import Category, HouseholdColor, PartyKind, RiskFlag
+from services.auth import AuthSettings, Principal, Role, console_caller, keep_token, require_role
 from services.web.i18n import Translator, pick_language
 from services.web.render import Pages
 
@@ -26,14 +28,17 @@ STATUSES = (
 )
 
 
-def create_console() -> tuple[APIRouter, Pages]:
+def create_console(auth: AuthSettings) -> tuple[APIRouter, Pages]:
     pages = Pages(Path(__file__).with_name("templates"), console="operator")
     router = APIRouter(include_in_schema=False)
 
     @router.get("/", response_class=HTMLResponse)
-    async def operator(request: Request) -> HTMLResponse:
+    async def operator(
+        request: Request, caller: Annotated[Principal, console_caller(auth)]
+    ) -> HTMLResponse:
+        require_role(caller, Role.OPERATOR, Role.ADMIN)
         translate = Translator(pick_language(request))
-        return pages.render(
+        page = pages.render(
             request,
             "operator.html",
             categories=list(Category),
@@ -43,5 +48,7 @@ def create_console() -> tuple[APIRouter, Pages]:
             status_labels={code: translate(f"state.{code}") for code in STATUSES},
             category_labels={c.value: translate.label("category", c.value) for c in Category},
         )
+        keep_token(request, page)
+        return page
 
     return router, pages

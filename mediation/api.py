@@ -1,6 +1,7 @@
 """Mediator and supervisor HTTP endpoints."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -31,22 +32,52 @@ from mediation.models import (
 )
 from mediation.service import CaseNotFoundError, CaseService, NotOfUnitError
 from mediation.store import CaseStore
+from services.audit import AuditTrail
+from services.auth import AuthSettings, Principal, bearer, forbid, require_act, require_read
+from services.mongo import Document
+from services.privacy import Sealer
 
 CaseId = Annotated[str, Path(min_length=1, max_length=80)]
 Make = Callable[[Any], lc.Command]
 _REFUSALS = {404: "case_not_found", 403: "not_of_unit", 409: "illegal_transition"}
 
 
-async def _carry_out(cases: CaseService, case_id: str, make: Make) -> ActionResult | JSONResponse:
+@dataclass(frozen=True)
+class Guard:
+    """Who may touch a case, and the trail each change leaves."""
+
+    store: CaseStore
+    audit: AuditTrail
+    cases: CaseService
+
+    async def case_for(self, caller: Principal, case_id: str, *, act: bool) -> Document | None:
+        document = await self.store.get(case_id)
+        if document is not None:
+            (require_act if act else require_read)(caller, document["unit_id"])
+        return document
+
+
+def _acting_as(caller: Principal, mediator_id: str) -> None:
+    if mediator_id != caller.subject:
+        raise forbid(f"token of {caller.subject} may not act as {mediator_id}")
+
+
+async def _carry_out(
+    guard: Guard, caller: Principal, case_id: str, make: Make, action: str
+) -> ActionResult | JSONResponse:
     """Run one action; refusals come back as 404, 403 or 409 and write nothing."""
+    if await guard.case_for(caller, case_id, act=True) is None:
+        return _refuse(404, f"no case {case_id}")
     try:
-        return await cases.act(case_id, make)
+        result = await guard.cases.act(case_id, make)
     except CaseNotFoundError:
         return _refuse(404, f"no case {case_id}")
     except NotOfUnitError as error:
         return _refuse(403, str(error))
     except lc.IllegalTransitionError as error:
         return _refuse(409, str(error), state=error.state.value, allowed_actions=error.allowed)
+    await guard.audit.record(caller, f"case.{action}", case_id=case_id, unit_id=caller.unit_id)
+    return result
 
 
 def _refuse(status: int, message: str, **extra: Any) -> JSONResponse:
@@ -80,12 +111,23 @@ async def _parse_outcome(request: Request) -> Any:
         raise RequestValidationError(errors) from None
 
 
-def create_router(store: CaseStore, cases: CaseService, metrics: MetricsStore) -> APIRouter:
+def create_router(
+    store: CaseStore,
+    cases: CaseService,
+    metrics: MetricsStore,
+    *,
+    auth: AuthSettings,
+    audit: AuditTrail,
+    sealer: Sealer,
+) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["mediation"])
     Respond = ActionResult | JSONResponse  # noqa: N806
+    Caller = Annotated[Principal, bearer(auth)]  # noqa: N806
+    guard = Guard(store, audit, cases)
 
     @router.get("/units/{unit_id}/queue", response_model=list[QueueItem])
     async def unit_queue(
+        caller: Caller,
         unit_id: Annotated[str, Path(pattern=UNIT_ID_PATTERN)],
         state: Annotated[list[CaseState] | None, Query()] = None,
         mediator_id: Annotated[str | None, Query(max_length=80)] = None,
@@ -93,64 +135,106 @@ def create_router(store: CaseStore, cases: CaseService, metrics: MetricsStore) -
     ) -> list[QueueItem]:
         """Cases of a unit, most pressing first: priority, then due time (acceptance until
         accepted, resolution after). Open cases unless `state` says otherwise."""
+        require_read(caller, unit_id)
         documents = await store.queue(unit_id, state or list(OPEN_STATES), mediator_id, limit)
         return [QueueItem.model_validate(document) for document in documents]
 
     @router.get("/cases/{case_id}", response_model=CaseView)
-    async def get_case(case_id: CaseId) -> CaseView | JSONResponse:
+    async def get_case(caller: Caller, case_id: CaseId) -> CaseView | JSONResponse:
         """State, allowed actions, routing trace and the one timeline across tiers."""
-        document = await store.get(case_id)
+        document = await guard.case_for(caller, case_id, act=False)
         if document is None:
             return _refuse(404, f"no case {case_id}")
         return case_view(document)
 
     @router.post("/cases/{case_id}/accept", response_model=ActionResult)
-    async def accept(case_id: CaseId, body: AcceptBody) -> Respond:
+    async def accept(caller: Caller, case_id: CaseId, body: AcceptBody) -> Respond:
+        _acting_as(caller, body.mediator_id)
         return await _carry_out(
-            cases, case_id, lambda at: lc.Accept(body.mediator_id, body.when(at))
+            guard,
+            caller,
+            case_id,
+            lambda at: lc.Accept(body.mediator_id, body.when(at)),
+            "accept",
         )
 
     @router.post("/cases/{case_id}/sessions", response_model=ActionResult)
-    async def hold_session(case_id: CaseId, body: SessionBody) -> Respond:
+    async def hold_session(caller: Caller, case_id: CaseId, body: SessionBody) -> Respond:
+        _acting_as(caller, body.mediator_id)
+
         def make(at: Any) -> lc.Command:
             participants = tuple(body.participants)
             return lc.HoldSession(
                 body.mediator_id, body.when(at), body.held_at, participants, body.notes
             )
 
-        return await _carry_out(cases, case_id, make)
+        return await _carry_out(guard, caller, case_id, make, "session")
 
     @router.post(
         "/cases/{case_id}/outcome",
         response_model=ActionResult,
         openapi_extra={"requestBody": {"required": True, "content": {"application/json": {}}}},
     )
-    async def outcome(case_id: CaseId, request: Request) -> Respond:
+    async def outcome(caller: Caller, case_id: CaseId, request: Request) -> Respond:
         """`outcome` is one of: resolved (+ agreement oral|written, summary), failed (+ reason;
         the case is escalated one tier up), referred (+ referred_to), withdrawn (+ reason)."""
         body = await _parse_outcome(request)
-        return await _carry_out(cases, case_id, _outcome_command(body))
+        _acting_as(caller, body.mediator_id)
+        command = _outcome_command(body)
+        return await _carry_out(guard, caller, case_id, command, f"outcome.{body.outcome}")
 
     @router.post("/cases/{case_id}/follow-up", response_model=ActionResult)
-    async def follow_up(case_id: CaseId, body: FollowUpBody) -> Respond:
+    async def follow_up(caller: Caller, case_id: CaseId, body: FollowUpBody) -> Respond:
+        _acting_as(caller, body.mediator_id)
         return await _carry_out(
-            cases,
+            guard,
+            caller,
             case_id,
             lambda at: lc.FollowUp(body.mediator_id, body.when(at), body.fulfilled, body.notes),
+            "follow_up",
         )
 
     @router.post("/cases/{case_id}/visit", response_model=ActionResult)
-    async def visit(case_id: CaseId, body: VisitBody) -> Respond:
+    async def visit(caller: Caller, case_id: CaseId, body: VisitBody) -> Respond:
+        _acting_as(caller, body.mediator_id)
         return await _carry_out(
-            cases,
+            guard,
+            caller,
             case_id,
             lambda at: lc.RecordVisit(
                 body.mediator_id, body.when(at), body.satisfaction, body.notes
             ),
+            "visit",
         )
+
+    @router.get("/cases/{case_id}/contacts", response_model=None)
+    async def contacts(caller: Caller, case_id: CaseId) -> dict[str, Any] | JSONResponse:
+        """The parties' sealed contact details, for the mediator holding the case. Each
+        opening is audited before the answer leaves."""
+        document = await guard.case_for(caller, case_id, act=True)
+        if document is None:
+            return _refuse(404, f"no case {case_id}")
+        if document.get("mediator_id") != caller.subject:
+            raise forbid(f"case {case_id} is assigned to {document.get('mediator_id')}")
+        parties = document["dispute"].get("parties", [])
+        await audit.record(caller, "sealed.read", case_id=case_id, unit_id=document["unit_id"])
+        return {
+            "case_id": case_id,
+            "parties": [
+                {
+                    "kind": party.get("kind"),
+                    "name": party.get("name"),
+                    "contact": sealer.open(party["sealed_contact"])
+                    if party.get("sealed_contact")
+                    else None,
+                }
+                for party in parties
+            ],
+        }
 
     @router.get("/metrics/resolution")
     async def resolution_metrics(
+        caller: Caller,
         unit: Annotated[str, Query(pattern=UNIT_ID_PATTERN)] = COUNTY_UNIT_ID,
         start: Annotated[date | None, Query(alias="from")] = None,
         end: Annotated[date | None, Query(alias="to")] = None,
@@ -159,6 +243,7 @@ def create_router(store: CaseStore, cases: CaseService, metrics: MetricsStore) -
         """Figures for the unit's whole subtree over [from, to] (China calendar days), overall
         and grouped `by` one dimension (`unit` = its child units). Median and p90 are the
         upper edge of the histogram bucket holding them."""
+        require_read(caller, unit)
         documents = await metrics.documents(unit, start, end, children=by == "unit")
         summary = summarise(documents, unit, by)
         backlog = (await metrics.backlog()).get(unit, 0)
@@ -168,11 +253,12 @@ def create_router(store: CaseStore, cases: CaseService, metrics: MetricsStore) -
     return router
 
 
-def prometheus_router(metrics: MetricsStore) -> APIRouter:
+def prometheus_router(metrics: MetricsStore, auth: AuthSettings) -> APIRouter:
     router = APIRouter(tags=["metrics"])
 
     @router.get("/metrics", response_class=PlainTextResponse)
-    async def prometheus() -> PlainTextResponse:
+    async def prometheus(caller: Annotated[Principal, bearer(auth)]) -> PlainTextResponse:
+        require_read(caller, COUNTY_UNIT_ID)  # county-wide figures
         text = prometheus_text(await metrics.totals(), await metrics.backlog())
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 

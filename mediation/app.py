@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from pydantic import TypeAdapter
 
 from contracts import topics
+from contracts.audit import AuditRecorded
 from contracts.events import AlertRaised, CaseAssigned, CaseRouted, LifecycleEvent
 from contracts.registry import Registry, hanyin
 from mediation.api import create_router, prometheus_router
@@ -16,11 +17,14 @@ from mediation.settings import MediationSettings
 from mediation.store import CaseStore, MongoCaseStore
 from mediation.sweeper import running_sweeper
 from mediation.web import create_console
+from services.audit import Auditor, AuditTrail
+from services.auth import AuthSettings
 from services.broker import create_broker, running_broker
 from services.consumer import subscribe_batch
 from services.http import chain_lifespans, create_service_app
 from services.logging import configure_logging
 from services.mongo import create_mongo_client, ping
+from services.privacy import Sealer
 from services.publishing import EventPublisher
 
 
@@ -36,10 +40,12 @@ def create_app(
     registry: Registry | None = None,
     clock: Callable[[], datetime] | None = None,
     sweep: bool = True,
+    audit: AuditTrail | None = None,
 ) -> FastAPI:
     """`store` and `metrics` replace MongoDB with other implementations (component tests)."""
     settings = settings or MediationSettings()
     logger = configure_logging(settings.service_name, settings.log_level)
+    auth = AuthSettings()
     broker = create_broker(settings, logger)
     client = create_mongo_client(settings)
     database = client[settings.mongodb_database]
@@ -64,6 +70,17 @@ def create_app(
             )
         ),
     }
+    audit = audit or Auditor(
+        database,
+        EventPublisher(
+            broker.publisher(
+                topics.AUDIT,
+                schema=AuditRecorded,
+                title="Audit",
+                description="Every case action and every opening of sealed contacts.",
+            )
+        ),
+    )
     relay = Relay(store, publishers)
     clock = clock or _utc_now
     cases = CaseService(store, relay, registry or hanyin(), clock, logger)
@@ -104,11 +121,15 @@ def create_app(
     steps = [open_store, running_broker(broker, settings)]
     if sweep:
         steps.append(running_sweeper(cases, settings, logger))
-    console, pages = create_console(store, metrics, hanyin())
+    console, pages = create_console(store, metrics, hanyin(), auth)
     app = create_service_app(
         broker=broker,
         title="tiaojie mediation",
-        routers=[create_router(store, cases, metrics), prometheus_router(metrics), console],
+        routers=[
+            create_router(store, cases, metrics, auth=auth, audit=audit, sealer=Sealer()),
+            prometheus_router(metrics, auth),
+            console,
+        ],
         checks={"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: ping(database)},
         lifespan=chain_lifespans(*steps),
     )

@@ -8,16 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from contracts.ids import COUNTY_UNIT_ID, UNIT_ID_PATTERN
+from contracts.ids import UNIT_ID_PATTERN
 from contracts.registry import Registry
 from contracts.vocabulary import AgreementForm, ReferralTarget, Satisfaction
 from mediation.metrics import summarise
 from mediation.metrics_store import MetricsStore
 from mediation.models import OPEN_STATES, case_view
 from mediation.store import CaseStore
+from services.auth import AuthSettings, Principal, console_caller, keep_token, require_read
 from services.web.render import Pages
-
-JIANGHE = "hanyin-shuangru-jianghe"
 
 
 def hours_left(due: datetime, now: datetime) -> float:
@@ -44,12 +43,17 @@ def bar_chart(rows: list[tuple[str, float | None]], width: int = 320) -> str:
     )
 
 
+def kept(request: Request, page: HTMLResponse) -> HTMLResponse:
+    keep_token(request, page)  # a page opened with ?token= keeps it for the pages after
+    return page
+
+
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def create_console(
-    store: CaseStore, metrics: MetricsStore, registry: Registry
+    store: CaseStore, metrics: MetricsStore, registry: Registry, auth: AuthSettings
 ) -> tuple[APIRouter, Pages]:
     pages = Pages(Path(__file__).with_name("templates"), console="mediator")
     router = APIRouter(include_in_schema=False)
@@ -59,10 +63,12 @@ def create_console(
     @router.get("/", response_class=HTMLResponse)
     async def desk(
         request: Request,
-        unit: Annotated[str, Query(pattern=UNIT_ID_PATTERN)] = JIANGHE,
+        caller: Annotated[Principal, console_caller(auth)],
+        unit: Annotated[str | None, Query(pattern=UNIT_ID_PATTERN)] = None,
         mediator: Annotated[str | None, Query(max_length=80)] = None,
     ) -> HTMLResponse:
-        chosen = registry.unit(unit) or registry.county
+        chosen = registry.unit(unit or caller.unit_id) or registry.county
+        require_read(caller, chosen.id)
         documents = await store.queue(chosen.id, list(OPEN_STATES), mediator or None, 200)
         now = datetime.now(UTC)
         rows = []
@@ -70,43 +76,53 @@ def create_console(
             waiting = document["state"] in ("assigned", "reopened")
             due = document["acceptance_due_at" if waiting else "resolution_due_at"]
             rows.append({**document, "hours_left": hours_left(due, now)})
-        return pages.render(
+        return kept(
             request,
-            "desk.html",
-            unit=chosen,
-            units=bodies,
-            mediators=registry.mediators_of(chosen.id),
-            mediator=mediator or "",
-            rows=rows,
+            pages.render(
+                request,
+                "desk.html",
+                unit=chosen,
+                units=bodies,
+                mediators=registry.mediators_of(chosen.id),
+                mediator=mediator or "",
+                rows=rows,
+            ),
         )
 
     @router.get("/cases/{case_id}", response_class=HTMLResponse)
     async def case_page(
         request: Request,
         case_id: str,
+        caller: Annotated[Principal, console_caller(auth)],
         mediator: Annotated[str | None, Query(max_length=80)] = None,
     ) -> HTMLResponse:
         document = await store.get(case_id)
         if document is None:
             return pages.render(request, "missing.html", status_code=404, case_id=case_id)
         view = case_view(document)
-        return pages.render(
+        require_read(caller, view.unit_id)
+        return kept(
             request,
-            "case.html",
-            case=view,
-            mediator=mediator or view.mediator_id or "",
-            agreements=list(AgreementForm),
-            referrals=list(ReferralTarget),
-            satisfactions=list(Satisfaction),
-            now=datetime.now(UTC),
+            pages.render(
+                request,
+                "case.html",
+                case=view,
+                mediator=mediator or view.mediator_id or "",
+                agreements=list(AgreementForm),
+                referrals=list(ReferralTarget),
+                satisfactions=list(Satisfaction),
+                now=datetime.now(UTC),
+            ),
         )
 
     @router.get("/supervisor/metrics", response_class=HTMLResponse)
     async def metrics_page(
         request: Request,
-        unit: Annotated[str, Query(pattern=UNIT_ID_PATTERN)] = COUNTY_UNIT_ID,
+        caller: Annotated[Principal, console_caller(auth)],
+        unit: Annotated[str | None, Query(pattern=UNIT_ID_PATTERN)] = None,
     ) -> HTMLResponse:
-        chosen = registry.unit(unit) or registry.county
+        chosen = registry.unit(unit or caller.unit_id) or registry.county
+        require_read(caller, chosen.id)
         by_unit = summarise(await metrics.documents(chosen.id, None, None, True), chosen.id, "unit")
         by_tier = summarise(
             await metrics.documents(chosen.id, None, None, False), chosen.id, "tier"
@@ -115,17 +131,20 @@ def create_console(
         children: list[dict[str, Any]] = [
             {**group, "name": names.get(group["key"], group["key"])} for group in by_unit["groups"]
         ]
-        return pages.render(
+        return kept(
             request,
-            "metrics.html",
-            unit=chosen,
-            units=[registry.county, *registry.children_of(registry.county.id, "town")],
-            total=by_unit["total"],
-            children=children,
-            tiers=by_tier["groups"],
-            backlog=(await metrics.backlog()).get(chosen.id, 0),
-            chart_kept=bar_chart([(c["name"], c["kept_at_origin_rate"]) for c in children]),
-            chart_resolution=bar_chart([(c["name"], c["resolution_rate"]) for c in children]),
+            pages.render(
+                request,
+                "metrics.html",
+                unit=chosen,
+                units=[registry.county, *registry.children_of(registry.county.id, "town")],
+                total=by_unit["total"],
+                children=children,
+                tiers=by_tier["groups"],
+                backlog=(await metrics.backlog()).get(chosen.id, 0),
+                chart_kept=bar_chart([(c["name"], c["kept_at_origin_rate"]) for c in children]),
+                chart_resolution=bar_chart([(c["name"], c["resolution_rate"]) for c in children]),
+            ),
         )
 
     return router, pages

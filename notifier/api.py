@@ -13,6 +13,8 @@ from notifier.service import SubscriptionCache
 from notifier.settings import NotifierSettings
 from notifier.store import STREAM_ID_PATTERN, AlertLog, StreamIds, SubscriptionStore
 from notifier.stream import alert_events
+from services.audit import AuditTrail
+from services.auth import AuthSettings, Principal, Role, bearer, forbid, require_read
 
 SubscriptionIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{24}$")]
 
@@ -23,20 +25,32 @@ def create_router(
     log: AlertLog,
     settings: NotifierSettings,
     clock: Callable[[], datetime],
+    *,
+    auth: AuthSettings,
+    audit: AuditTrail,
 ) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["notifier"])
+    Caller = Annotated[Principal, bearer(auth)]  # noqa: N806
 
-    async def load(subscription_id: str) -> Subscription:
+    async def load(subscription_id: str, caller: Principal) -> Subscription:
         document = await store.get(subscription_id)
         if document is None:
             raise HTTPException(status_code=404, detail=f"no subscription {subscription_id}")
+        require_supervision(caller, document["unit_id"])
         return Subscription.from_document(document)
 
     @router.post("/subscriptions", status_code=201)
-    async def subscribe(body: SubscriptionIn) -> dict[str, Any]:
+    async def subscribe(caller: Caller, body: SubscriptionIn) -> dict[str, Any]:
         """Subscribe to alerts in a unit and everything below it. A webhook's signing secret
         is shown in this answer only; keep it to verify `X-Tiaojie-Signature`."""
+        require_supervision(caller, body.unit_id)
         subscription = Subscription.create(body, clock())
+        await audit.record(
+            caller,
+            "subscription.create",
+            unit_id=body.unit_id,
+            details={"subscription_id": subscription.subscription_id},
+        )
         await store.add(subscription.to_document())
         cache.put(subscription)
         view = subscription.public()
@@ -46,23 +60,38 @@ def create_router(
 
     @router.get("/subscriptions")
     async def list_subscriptions(
+        caller: Caller,
         unit_id: Annotated[
             str | None,
             Query(pattern=UNIT_ID_PATTERN, description="Only those that cover this unit."),
         ] = None,
     ) -> list[dict[str, Any]]:
-        subscriptions = [Subscription.from_document(d) for d in await store.all()]
+        require_supervision(caller, caller.unit_id)
+        subscriptions = [
+            Subscription.from_document(d)
+            for d in await store.all()
+            if caller.can_read_unit(d["unit_id"])
+        ]
         if unit_id is not None:
             subscriptions = [s for s in subscriptions if is_within(unit_id, s.unit_id)]
         subscriptions.sort(key=lambda s: (s.created_at, s.subscription_id))
         return [s.public() for s in subscriptions]
 
     @router.get("/subscriptions/{subscription_id}")
-    async def get_subscription(subscription_id: SubscriptionIdPath) -> dict[str, Any]:
-        return (await load(subscription_id)).public()
+    async def get_subscription(
+        caller: Caller, subscription_id: SubscriptionIdPath
+    ) -> dict[str, Any]:
+        return (await load(subscription_id, caller)).public()
 
     @router.delete("/subscriptions/{subscription_id}", status_code=204)
-    async def unsubscribe(subscription_id: SubscriptionIdPath) -> Response:
+    async def unsubscribe(caller: Caller, subscription_id: SubscriptionIdPath) -> Response:
+        subscription = await load(subscription_id, caller)
+        await audit.record(
+            caller,
+            "subscription.delete",
+            unit_id=subscription.unit_id,
+            details={"subscription_id": subscription_id},
+        )
         if not await store.delete(subscription_id):
             raise HTTPException(status_code=404, detail=f"no subscription {subscription_id}")
         cache.remove(subscription_id)
@@ -70,6 +99,7 @@ def create_router(
 
     @router.get("/alerts/stream")
     async def stream(
+        caller: Caller,
         subscription_id: Annotated[str, Query(pattern=r"^[0-9a-f]{24}$")],
         last_event_id: Annotated[
             str | None, Header(alias="Last-Event-ID", pattern=STREAM_ID_PATTERN)
@@ -77,7 +107,7 @@ def create_router(
     ) -> StreamingResponse:
         """The subscription's alerts as Server-Sent Events. Without `Last-Event-ID` the stream
         starts at the subscription's creation; with it, right after that event."""
-        subscription = await load(subscription_id)
+        subscription = await load(subscription_id, caller)
         cursor = last_event_id or StreamIds.floor(subscription.created_at)
         return StreamingResponse(
             alert_events(log, subscription, cursor, settings, clock),
@@ -86,3 +116,10 @@ def create_router(
         )
 
     return router
+
+
+def require_supervision(caller: Principal, unit_id: str) -> None:
+    """Alerts and subscriptions are for supervisors of the unit's subtree, and admins."""
+    if caller.role not in {Role.SUPERVISOR, Role.ADMIN}:
+        raise forbid(f"role {caller.role.value} may not read alerts or subscriptions")
+    require_read(caller, unit_id)

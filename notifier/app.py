@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 import httpx
 from fastapi import FastAPI
 
+from contracts import topics
+from contracts.audit import AuditRecorded
 from contracts.registry import hanyin
 from notifier.api import create_router
 from notifier.background import DigestFlusher, Sweeper, periodically
@@ -15,10 +17,13 @@ from notifier.service import Dispatcher, SubscriptionCache
 from notifier.settings import NotifierSettings
 from notifier.store import DIGESTS, AlertLog, LeasedJobs, Ledger, SubscriptionStore
 from notifier.web import create_console
+from services.audit import Auditor
+from services.auth import AuthSettings
 from services.broker import create_broker, running_broker
 from services.http import chain_lifespans, create_service_app
 from services.logging import configure_logging
 from services.mongo import create_mongo_client, ping
+from services.publishing import EventPublisher
 
 
 def utc_now() -> datetime:
@@ -33,6 +38,18 @@ def create_app(
     broker = create_broker(settings, logger)
     client = create_mongo_client(settings)
     database = client[settings.mongodb_database]
+    auth = AuthSettings()
+    audit = Auditor(
+        database,
+        EventPublisher(
+            broker.publisher(
+                topics.AUDIT,
+                schema=AuditRecorded,
+                title="Audit",
+                description="Every subscription made or removed.",
+            )
+        ),
+    )
     subscriptions = SubscriptionStore(database)
     cache = SubscriptionCache(subscriptions, logger)
     log = AlertLog(database)
@@ -78,11 +95,14 @@ def create_app(
         },
         logger,
     )
-    console, pages = create_console(subscriptions, cache, hanyin(), clock)
+    console, pages = create_console(subscriptions, cache, hanyin(), clock, auth)
     app = create_service_app(
         broker=broker,
         title="tiaojie notifier",
-        routers=[create_router(subscriptions, cache, log, settings, clock), console],
+        routers=[
+            create_router(subscriptions, cache, log, settings, clock, auth=auth, audit=audit),
+            console,
+        ],
         checks={"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: ping(database)},
         lifespan=chain_lifespans(open_stores, running_broker(broker, settings), background),
     )

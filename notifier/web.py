@@ -7,12 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from contracts.ids import COUNTY_UNIT_ID, UNIT_ID_PATTERN, is_within
+from contracts.ids import UNIT_ID_PATTERN, is_within
 from contracts.registry import Registry
 from contracts.vocabulary import AlertKind, Priority
+from notifier.api import require_supervision
 from notifier.models import StreamDelivery, Subscription, SubscriptionIn
 from notifier.service import SubscriptionCache
 from notifier.store import SubscriptionStore
+from services.auth import AuthSettings, Principal, console_caller, keep_token
 from services.web.i18n import Translator, pick_language
 from services.web.render import Pages
 
@@ -24,6 +26,7 @@ def create_console(
     cache: SubscriptionCache,
     registry: Registry,
     clock: Any,
+    auth: AuthSettings,
 ) -> tuple[APIRouter, Pages]:
     pages = Pages(Path(__file__).with_name("templates"), console="supervisor")
     router = APIRouter(include_in_schema=False)
@@ -53,17 +56,20 @@ def create_console(
     @router.get("/", response_class=HTMLResponse)
     async def supervisor(
         request: Request,
-        unit: Annotated[str, Query(pattern=UNIT_ID_PATTERN)] = COUNTY_UNIT_ID,
+        caller: Annotated[Principal, console_caller(auth)],
+        unit: Annotated[str | None, Query(pattern=UNIT_ID_PATTERN)] = None,
     ) -> HTMLResponse:
-        chosen = registry.unit(unit) or registry.county
+        chosen = registry.unit(unit or caller.unit_id) or registry.county
+        require_supervision(caller, chosen.id)
         translate = Translator(pick_language(request))
         stream = await console_stream(chosen.id)
         others = [
             Subscription.from_document(d)
             for d in await store.all()
+            if caller.can_read_unit(d["unit_id"])
             if is_within(chosen.id, d["unit_id"]) or is_within(d["unit_id"], chosen.id)
         ]
-        return pages.render(
+        page = pages.render(
             request,
             "supervisor.html",
             unit=chosen,
@@ -75,5 +81,7 @@ def create_console(
             alert_labels={kind.value: translate.label("alert", kind.value) for kind in AlertKind},
             priority_labels={p.value: translate.label("priority", p.value) for p in Priority},
         )
+        keep_token(request, page)
+        return page
 
     return router, pages

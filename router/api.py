@@ -22,6 +22,7 @@ from router.models import (
 from router.readmodel import ReadModels
 from router.rules import decide
 from router.watch import PolicyHolder
+from services.auth import AuthSettings, bearer
 
 UnitIdPath = Annotated[str, Path(pattern=UNIT_ID_PATTERN, max_length=80)]
 
@@ -31,8 +32,10 @@ def create_router(
     policies: PolicyHolder,
     models: ReadModels,
     clock: Callable[[], datetime],
+    auth: AuthSettings,
 ) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["router"])
+    """Every role reads the jurisdiction and the policy; each call must carry a token."""
+    router = APIRouter(prefix="/v1", tags=["router"], dependencies=[bearer(auth)])
 
     @router.get("/units/{unit_id}", response_model=UnitView)
     async def get_unit(unit_id: UnitIdPath) -> UnitView:

@@ -14,6 +14,7 @@ from router.handlers import DisputeRouter
 from router.readmodel import ReadModels
 from router.settings import RouterSettings
 from router.watch import PolicyHolder, watching
+from services.auth import AuthSettings
 from services.broker import create_broker, running_broker
 from services.consumer import subscribe_batch
 from services.http import chain_lifespans, create_service_app
@@ -83,7 +84,7 @@ def create_app(
     app = create_service_app(
         broker=broker,
         title="tiaojie router",
-        routers=[create_router(registry, policies, models, clock)],
+        routers=[create_router(registry, policies, models, clock, AuthSettings())],
         checks={"kafka": lambda: broker.ping(timeout=2.0)},
         lifespan=chain_lifespans(
             watching(policies, settings.policy_poll_s),
@@ -97,6 +98,7 @@ def create_app(
         CORSMiddleware,
         allow_origins=[links.intake_url, links.mediation_url, links.notifier_url],
         allow_methods=["GET"],
+        allow_headers=["Authorization"],
     )
     app.state.policies = policies
     app.state.models = models

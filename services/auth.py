@@ -11,9 +11,10 @@ import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import jwt
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -125,20 +126,53 @@ def verify_token(settings: AuthSettings, token: str) -> Principal:
         raise AuthError(f"invalid token: {error}") from error
 
 
-def bearer(settings: AuthSettings) -> object:
+COOKIE = "tiaojie_token"
+"""Carries the token for what a browser cannot add a header to: pages and EventSource."""
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+def token_of(request: Request) -> str | None:
+    """The bearer token; the cookie counts only for reads, so no cross-site form can act."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    if request.method in SAFE_METHODS:
+        return request.cookies.get(COOKIE) or None
+    return None
+
+
+def authenticate(settings: AuthSettings, token: str | None) -> Principal:
+    if not token:
+        raise _unauthorized("missing bearer token")
+    try:
+        return verify_token(settings, token)
+    except AuthError as error:
+        raise _unauthorized(str(error)) from error
+
+
+def bearer(settings: AuthSettings) -> Any:
     """A FastAPI dependency giving the caller's Principal, or 401."""
 
     def dependency(request: Request) -> Principal:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise _unauthorized("missing bearer token")
-        try:
-            return verify_token(settings, token.strip())
-        except AuthError as error:
-            raise _unauthorized(str(error)) from error
+        return authenticate(settings, token_of(request))
 
     return Depends(dependency)
+
+
+def console_caller(settings: AuthSettings) -> Any:
+    """For a console page: a token in `?token=` (given once, then kept in a cookie) also counts."""
+
+    def dependency(request: Request) -> Principal:
+        return authenticate(settings, request.query_params.get("token") or token_of(request))
+
+    return Depends(dependency)
+
+
+def keep_token(request: Request, response: Response) -> None:
+    """Set the cookie when a page was opened with `?token=`, so later pages and streams have it."""
+    token = request.query_params.get("token")
+    if token:
+        response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
 
 
 def _unauthorized(reason: str) -> HTTPException:
@@ -151,6 +185,18 @@ def _unauthorized(reason: str) -> HTTPException:
 
 def forbid(reason: str) -> HTTPException:
     return HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail=reason)
+
+
+def require_read(principal: Principal, unit_id: str) -> None:
+    if not principal.can_read_unit(unit_id):
+        raise forbid(f"{principal.role.value} of {principal.unit_id} may not read unit {unit_id}")
+
+
+def require_act(principal: Principal, unit_id: str) -> None:
+    if not principal.can_act_on_unit(unit_id):
+        raise forbid(
+            f"{principal.role.value} of {principal.unit_id} may not act on cases of {unit_id}"
+        )
 
 
 def require_role(principal: Principal, *roles: Role) -> None:

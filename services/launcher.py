@@ -15,6 +15,8 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
+from services.auth import AuthSettings, Role, issue_token
+
 SERVICES: dict[str, int] = {"intake": 8081, "router": 8082, "mediation": 8083, "notifier": 8084}
 RUN_DIR = Path(os.environ.get("TIAOJIE_RUN_DIR", ".devstack/run"))
 
@@ -85,7 +87,31 @@ def up() -> int:
             return 1
     for name in SERVICES:
         print(f"{name:<10} http://127.0.0.1:{port_of(name)}   (docs: /docs, health: /healthz)")
+    print_demo_tokens()
     return 0
+
+
+DEMO_CALLERS = [
+    (Role.OPERATOR, "hanyin", "operator-demo"),
+    (Role.GRID_WORKER, "hanyin-shuangru-jianghe", "grid-worker-demo"),
+    (Role.PETITION_AGENT, "hanyin", "agent-demo"),
+    (Role.MEDIATOR, "hanyin-shuangru-jianghe", "med-hanyin-shuangru-jianghe-1"),
+    (Role.SUPERVISOR, "hanyin", "supervisor-demo"),
+    (Role.ADMIN, "hanyin", "admin-demo"),
+]
+
+
+def print_demo_tokens() -> None:
+    """One token per role (signed with AUTH_KEYS), and the consoles opened with theirs."""
+    settings = AuthSettings()
+    tokens = {}
+    print("\ndemo tokens (Authorization: Bearer <token>; Open311: api_key=<token>):")
+    for role, unit_id, subject in DEMO_CALLERS:
+        tokens[role] = issue_token(settings, subject=subject, role=role, unit_id=unit_id)
+        print(f"{role.value:<15} {subject} @ {unit_id}\n  {tokens[role]}")
+    print("\nconsoles:")
+    print(f"operator   http://127.0.0.1:{port_of('intake')}/?token={tokens[Role.OPERATOR]}")
+    print(f"supervisor http://127.0.0.1:{port_of('notifier')}/?token={tokens[Role.SUPERVISOR]}")
 
 
 def down() -> int:

@@ -9,6 +9,11 @@ os.environ.setdefault("TIAOJIE_TOPIC_NAMESPACE", f"test-{uuid.uuid4().hex[:10]}"
 
 import pytest
 
+from tests.auth import TEST_AUTH_KEYS
+
+# The in-process apps and the stack's services verify the tokens tests/auth.py issues.
+os.environ["AUTH_KEYS"] = TEST_AUTH_KEYS
+
 REQUIRE_INFRA = os.environ.get("TIAOJIE_REQUIRE_INFRA", "") not in ("", "0", "false")
 SERVERS_USED: list[str] = []
 """Filled by the integration fixtures: which real servers the integration tests talked to."""

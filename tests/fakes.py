@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from contracts.vocabulary import CaseState
+from services.audit import audit_event
 from services.mongo import Document
 
 
@@ -198,3 +199,26 @@ class InMemoryIntakeStore:
 
     async def status_entries(self, dispute_id: str) -> list[Document]:
         return [e for e in self._of("status").values() if e["dispute_id"] == dispute_id]
+
+
+class InMemoryAuditTrail:
+    """The audit trail kept in a list, for component tests."""
+
+    def __init__(self) -> None:
+        self.records: list[Any] = []
+
+    async def record(
+        self,
+        principal: Any,
+        action: str,
+        *,
+        outcome: Any = "allowed",
+        case_id: str | None = None,
+        unit_id: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> Any:
+        event = audit_event(
+            principal, action, outcome=outcome, case_id=case_id, unit_id=unit_id, details=details
+        )
+        self.records.append(event)
+        return event

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from intake.app import create_app
 from intake.settings import IntakeSettings
+from tests.auth import as_needed
 from tests.fakes import InMemoryIntakeStore
 
 
@@ -17,5 +18,7 @@ def intake_app(**settings: Any) -> tuple[FastAPI, InMemoryIntakeStore]:
 
 async def call(app: FastAPI, method: str, path: str, **kwargs: Any) -> httpx.Response:
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
+    async with httpx.AsyncClient(
+        auth=as_needed, transport=transport, base_url="http://intake"
+    ) as client:
         return await client.request(method, path, **kwargs)

@@ -8,13 +8,16 @@ from contracts import topics
 from contracts.events import DisputeReported
 from intake.app import create_app
 from intake.settings import IntakeSettings
+from tests.auth import as_needed
 from tests.factories import hotline_body
 from tests.fakes import InMemoryIntakeStore
 
 
 async def post(app: Any, body: Any, **kwargs: Any) -> httpx.Response:
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
+    async with httpx.AsyncClient(
+        auth=as_needed, transport=transport, base_url="http://intake"
+    ) as client:
         if isinstance(body, bytes):
             return await client.post("/v1/disputes", content=body, **kwargs)
         return await client.post("/v1/disputes", json=body, **kwargs)

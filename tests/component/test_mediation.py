@@ -8,13 +8,16 @@ from contracts.events import CaseAssigned
 from contracts.vocabulary import HouseholdColor, RiskFlag
 from mediation.app import create_app
 from mediation.settings import MediationSettings
+from tests.auth import as_needed
 from tests.factories import JIANGHE, routed
 from tests.fakes import InMemoryCaseStore, InMemoryMetricsStore
 
 
 async def queue(app: Any, unit_id: str) -> list[dict[str, Any]]:
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mediation") as client:
+    async with httpx.AsyncClient(
+        auth=as_needed, transport=transport, base_url="http://mediation"
+    ) as client:
         response = await client.get(f"/v1/units/{unit_id}/queue")
     assert response.status_code == 200
     result: list[dict[str, Any]] = response.json()

@@ -12,8 +12,9 @@ from contracts.events import AlertRaised, CaseRouted
 from contracts.vocabulary import RiskFlag, Tier
 from mediation.app import create_app
 from mediation.settings import MediationSettings
+from tests.auth import as_needed
 from tests.factories import JIANGHE, routed
-from tests.fakes import InMemoryCaseStore, InMemoryMetricsStore
+from tests.fakes import InMemoryAuditTrail, InMemoryCaseStore, InMemoryMetricsStore
 
 MEDIATOR = f"med-{JIANGHE}-1"
 TOWN = "hanyin-shuangru"
@@ -23,15 +24,20 @@ class Harness:
     def __init__(self, capture: Any) -> None:
         self.store = InMemoryCaseStore()
         self.metrics = InMemoryMetricsStore()
+        self.audit = InMemoryAuditTrail()
         self.app = create_app(
-            MediationSettings(), store=self.store, metrics=self.metrics, sweep=False
+            MediationSettings(),
+            store=self.store,
+            metrics=self.metrics,
+            sweep=False,
+            audit=self.audit,
         )
         self.lifecycle = capture(self.app.state.broker, topics.CASES_LIFECYCLE)
         self.alerts = capture(self.app.state.broker, topics.ALERTS)
 
     def client(self) -> httpx.AsyncClient:
         transport = httpx.ASGITransport(app=self.app)
-        return httpx.AsyncClient(transport=transport, base_url="http://mediation")
+        return httpx.AsyncClient(auth=as_needed, transport=transport, base_url="http://mediation")
 
     def types(self) -> list[str]:
         import json  # noqa: PLC0415

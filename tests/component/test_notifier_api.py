@@ -7,6 +7,7 @@ import pytest
 
 from notifier.app import create_app
 from notifier.settings import NotifierSettings
+from tests.auth import as_needed
 
 GOOD: dict[str, Any] = {
     "unit_id": "hanyin-shuangru",
@@ -18,7 +19,9 @@ GOOD: dict[str, Any] = {
 async def post(body: dict[str, Any]) -> httpx.Response:
     app = create_app(NotifierSettings())
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://notifier") as client:
+    async with httpx.AsyncClient(
+        auth=as_needed, transport=transport, base_url="http://notifier"
+    ) as client:
         return await client.post("/v1/subscriptions", json=body)
 
 

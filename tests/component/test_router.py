@@ -8,6 +8,7 @@ from contracts.events import CaseRouted
 from contracts.vocabulary import Tier
 from router.app import create_app
 from router.settings import RouterSettings
+from tests.auth import as_needed
 from tests.factories import JIANGHE, reported
 
 
@@ -44,7 +45,9 @@ async def test_invalid_event_is_dead_lettered_with_its_origin_and_the_next_still
 async def test_event_catalogue_names_the_topics_and_schemas() -> None:
     app = create_app(RouterSettings())
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://router") as client:
+    async with httpx.AsyncClient(
+        auth=as_needed, transport=transport, base_url="http://router"
+    ) as client:
         response = await client.get("/asyncapi.json")
     assert response.status_code == 200
     text = response.text

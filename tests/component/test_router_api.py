@@ -8,6 +8,7 @@ import pytest
 
 from router.app import create_app
 from router.settings import RouterSettings
+from tests.auth import as_needed
 from tests.factories import JIANGHE
 
 
@@ -16,7 +17,9 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(RouterSettings())
     app.state.models.load.assigned("c1", 1, f"med-{JIANGHE}-2")
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://router") as client:
+    async with httpx.AsyncClient(
+        auth=as_needed, transport=transport, base_url="http://router"
+    ) as client:
         yield client
 
 

@@ -25,6 +25,7 @@ from contracts import topics
 from router.policy import DEFAULT_POLICY_PATH
 from services.broker import ensure_topics
 from services.launcher import SERVICES, spawn, wait_healthy
+from tests.auth import TEST_AUTH_KEYS, TEST_WECHAT_SECRET
 from tests.conftest import REQUIRE_INFRA, SERVERS_USED
 
 
@@ -46,6 +47,10 @@ class Stack:
     """The policy file the stack's router watches: a copy tests may rewrite (and restore)."""
     env: dict[str, str] = field(default_factory=dict)
     """The environment the services run with, to start another replica of one of them."""
+    log_dir: Path | None = None
+    """Where each service's log is written, `<name>.log`."""
+    start_offsets: dict[str, dict[int, int]] = field(default_factory=dict)
+    """Each topic's end offsets when the stack started: what this run published comes after."""
 
 
 def _reachable(address: str) -> bool:
@@ -178,6 +183,11 @@ def stack(infra: Infra) -> Iterator[Stack]:
         # Deadline tests wait on the sweeper, not the clock.
         MEDIATION_SWEEP_INTERVAL_S="1",
         MEDIATION_SWEEP_LOOKBACK_S="120",
+        AUTH_KEYS=TEST_AUTH_KEYS,
+        INTAKE_WECHAT_SECRET=TEST_WECHAT_SECRET,
+        # The suite sends hundreds of reports under one token; the limit has its own test.
+        INTAKE_SUBMIT_RATE_PER_S="1000",
+        INTAKE_SUBMIT_BURST="100000",
     )
     smtp_port = _free_port()
     env.update(NOTIFIER_TEST_ENV, NOTIFIER_SMTP_PORT=str(smtp_port))
@@ -190,6 +200,8 @@ def stack(infra: Infra) -> Iterator[Stack]:
         urls[name] = f"http://127.0.0.1:{port}"
         env[f"{name.upper()}_URL"] = urls[name]  # where each console links to the others
     asyncio.run(ensure_topics(infra.kafka))
+    # The run's topics are its own (a fresh namespace): everything on them is this run's.
+    starts = {topic: dict.fromkeys(range(topics.PARTITIONS), 0) for topic in topics.ALL}
     processes = {}
     try:
         for name in SERVICES:
@@ -198,7 +210,14 @@ def stack(infra: Infra) -> Iterator[Stack]:
         for name, process in processes.items():
             wait_healthy(urls[name], process)
         yield Stack(
-            infra, database, urls, smtp_port=smtp_port, router_policy=router_policy, env=env
+            infra,
+            database,
+            urls,
+            smtp_port=smtp_port,
+            router_policy=router_policy,
+            env=env,
+            log_dir=log_dir,
+            start_offsets=starts,
         )
     finally:
         for process in processes.values():

@@ -22,6 +22,7 @@ from aiosmtpd.controller import Controller
 
 from contracts.events import AlertRaised
 from contracts.vocabulary import AlertKind, Priority, Tier
+from tests.auth import as_needed
 
 HANYANG = "hanyin-hanyang"
 """A town other test suites leave alone, so the alerts its supervisors get are ours."""
@@ -193,7 +194,7 @@ class StreamReader:
     async def read(self, url: str, last_event_id: str | None = None) -> None:
         headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
         async with (
-            httpx.AsyncClient(timeout=httpx.Timeout(10, read=None)) as client,
+            httpx.AsyncClient(auth=as_needed, timeout=httpx.Timeout(10, read=None)) as client,
             client.stream("GET", url, headers=headers) as response,
         ):
             response.raise_for_status()

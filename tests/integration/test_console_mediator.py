@@ -7,6 +7,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from services.auth import Role
+from tests.auth import as_needed, mediator_token, token
 from tests.factories import JIANGHE, hotline_body
 from tests.integration.browser import browser, new_page, screenshot
 from tests.integration.conftest import Stack
@@ -21,7 +23,7 @@ async def file_case(stack: Stack) -> dict[str, Any]:
     # village and category would rightly count as a rebound and go to the town.
     phone = f"137{uuid.uuid4().int % 10**8:08d}"
     party = {"name": "李四", "phone": phone, "village_id": JIANGHE, "household_color": "yellow"}
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
         answer = await client.post(
             f"{stack.urls['intake']}/v1/disputes", json=hotline_body(parties=[party])
         )
@@ -45,12 +47,16 @@ async def test_mediator_accepts_records_and_resolves_and_metrics_follow(
 ) -> None:
     case = await file_case(stack)
     mediation = stack.urls["mediation"]
-    metrics_url = f"{mediation}/supervisor/metrics?unit=hanyin-shuangru"
+    supervisor_token = token(Role.SUPERVISOR, "hanyin-shuangru", "supervisor-shuangru")
+    metrics_url = f"{mediation}/supervisor/metrics?unit=hanyin-shuangru&token={supervisor_token}"
     supervisor = await new_page(browser)
     closed_before = await closed_count(supervisor, metrics_url)
 
     page = await new_page(browser)
-    await page.goto(f"{mediation}/?unit={JIANGHE}&mediator={case['mediator_id']}")
+    mediator = case["mediator_id"]
+    await page.goto(
+        f"{mediation}/?unit={JIANGHE}&mediator={mediator}&token={mediator_token(mediator)}"
+    )
     row = page.locator(f'#queue tr[data-case="{case["case_id"]}"]')
     await expect(row).to_be_visible()
     await screenshot(page, "mediator-queue")
@@ -73,7 +79,7 @@ async def test_mediator_accepts_records_and_resolves_and_metrics_follow(
     await expect(page.locator("#do-visit")).to_be_visible()
     await screenshot(page, "mediator-case")
 
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
         again = await client.post(
             f"{mediation}/v1/cases/{case['case_id']}/accept",
             json={"mediator_id": case["mediator_id"]},

@@ -5,7 +5,9 @@ import re
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from services.auth import Role
 from services.web.i18n import EN, TEXT
+from tests.auth import token
 from tests.factories import JIANGHE
 from tests.integration.browser import browser, new_page, screenshot
 from tests.integration.conftest import Stack
@@ -32,7 +34,7 @@ async def test_operator_files_a_dispute_and_watches_its_status_move_on(
     stack: Stack, browser: Browser
 ) -> None:
     page = await new_page(browser)
-    await page.goto(f"{stack.urls['intake']}/")
+    await page.goto(f"{stack.urls['intake']}/?token={token(Role.OPERATOR)}")
     await fill_call(page)
     await page.click("button[type=submit]")
     tracking = page.locator("#tracking")
@@ -49,7 +51,7 @@ async def test_a_refused_input_shows_its_message_beside_the_field(
     stack: Stack, browser: Browser
 ) -> None:
     page = await new_page(browser, width=360)
-    await page.goto(f"{stack.urls['intake']}/")
+    await page.goto(f"{stack.urls['intake']}/?token={token(Role.OPERATOR)}")
     await fill_call(page, phone="call me")
     await page.click("button[type=submit]")
     message = page.locator('.error[data-for="parties.0.phone"]')
@@ -63,7 +65,7 @@ async def test_language_toggle_switches_every_visible_string(
     stack: Stack, browser: Browser
 ) -> None:
     page = await new_page(browser)
-    await page.goto(f"{stack.urls['intake']}/")
+    await page.goto(f"{stack.urls['intake']}/?token={token(Role.OPERATOR)}")
     await expect(page.locator("h1")).to_have_text(TEXT["operator.title"][0])
     await page.click("#lang-toggle")
     await expect(page.locator("h1")).to_have_text(TEXT["operator.title"][1])

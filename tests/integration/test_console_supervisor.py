@@ -6,6 +6,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
+from services.auth import Role
+from tests.auth import as_needed, token
 from tests.factories import JIANGHE, hotline_body
 from tests.integration.browser import browser, new_page, screenshot
 from tests.integration.conftest import Stack
@@ -16,10 +18,11 @@ __all__ = ["browser"]
 
 async def test_urgent_risk_alert_appears_without_reloading(stack: Stack, browser: Browser) -> None:
     page = await new_page(browser)
-    await page.goto(f"{stack.urls['notifier']}/?unit=hanyin-shuangru")
+    supervisor = token(Role.SUPERVISOR, "hanyin-shuangru", "supervisor-shuangru")
+    await page.goto(f"{stack.urls['notifier']}/?unit=hanyin-shuangru&token={supervisor}")
     await expect(page.locator("#no-alerts")).to_be_visible()
     marker = f"持刀威胁 {uuid.uuid4().hex[:6]}"
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
         answer = await client.post(
             f"{stack.urls['intake']}/v1/disputes",
             json=hotline_body(description=marker, risk_flags=["weapon"]),

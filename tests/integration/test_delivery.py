@@ -11,6 +11,7 @@ from pymongo import AsyncMongoClient
 from contracts import topics
 from contracts.events import CaseAssigned
 from services.mongo import insert_new
+from tests.auth import as_needed
 from tests.factories import JIANGHE, routed
 from tests.integration.conftest import Stack
 from tests.integration.kafka_tools import end_offsets, produce, read_until
@@ -50,7 +51,7 @@ async def test_same_routed_event_twice_makes_one_case(
         await produce(stack.infra.kafka, topics.CASES_ROUTED, value, key)
 
     async def sentinel_queued() -> bool:
-        async with httpx.AsyncClient(timeout=10) as client:
+        async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
             response = await client.get(f"{stack.urls['mediation']}/v1/cases/{sentinel.case_id}")
         return response.status_code == 200
 

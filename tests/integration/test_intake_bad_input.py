@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from contracts import topics
+from tests.auth import as_needed
 from tests.intake_cases import BAD_INPUTS, refused_fields, request_of
 from tests.integration.conftest import Stack
 from tests.integration.kafka_tools import end_offsets, read_between
@@ -18,7 +19,9 @@ async def test_every_bad_input_is_refused_and_nothing_is_published(stack: Stack)
     marker = f"BAD{uuid.uuid4().hex[:12]}"
     start = await end_offsets(stack.infra.kafka, topics.DISPUTES_REPORTED)
     wrong: list[str] = []
-    async with httpx.AsyncClient(base_url=stack.urls["intake"], timeout=30) as client:
+    async with httpx.AsyncClient(
+        auth=as_needed, base_url=stack.urls["intake"], timeout=30
+    ) as client:
         for row in BAD_INPUTS:
             response = await client.post(row.path, **request_of(row, marker))
             fields = refused_fields(response.json()) if response.status_code < 500 else []

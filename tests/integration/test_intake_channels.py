@@ -17,6 +17,7 @@ import pytest
 from contracts import topics
 from contracts.events import DisputeReported
 from services.launcher import spawn, wait_healthy
+from tests.auth import as_needed
 from tests.factories import (
     JIANGHE,
     grid_body,
@@ -67,7 +68,9 @@ async def test_each_channel_publishes_exactly_one_event_per_report(stack: Stack)
     marker = f"once-{uuid.uuid4().hex[:8]}"
     start = await end_offsets(stack.infra.kafka, topics.DISPUTES_REPORTED)
     notice = wechat_body(text=f"@所有人 {marker} 明天开会")
-    async with httpx.AsyncClient(base_url=stack.urls["intake"], timeout=30) as client:
+    async with httpx.AsyncClient(
+        auth=as_needed, base_url=stack.urls["intake"], timeout=30
+    ) as client:
         answers = [await client.post(path, **kw) for path, kw in channel_requests(marker)]
         assert [a.status_code for a in answers] == [202, 202, 202, 202, 201], [
             a.text for a in answers
@@ -121,8 +124,8 @@ async def test_retries_with_the_same_key_publish_nothing_more(
     start = await end_offsets(stack.infra.kafka, topics.DISPUTES_REPORTED)
     first_answers, ids = [], []
     async with (
-        httpx.AsyncClient(base_url=stack.urls["intake"], timeout=30) as first,
-        httpx.AsyncClient(base_url=second_intake, timeout=30) as second,
+        httpx.AsyncClient(auth=as_needed, base_url=stack.urls["intake"], timeout=30) as first,
+        httpx.AsyncClient(auth=as_needed, base_url=second_intake, timeout=30) as second,
     ):
         for n, (path, kwargs) in enumerate(channel_requests(marker)):
             headers = {"Idempotency-Key": f"{marker}-{n}"}
@@ -140,7 +143,9 @@ async def test_retries_with_the_same_key_publish_nothing_more(
 
 
 async def test_status_follows_the_case_to_the_village_queue(stack: Stack) -> None:
-    async with httpx.AsyncClient(base_url=stack.urls["intake"], timeout=30) as client:
+    async with httpx.AsyncClient(
+        auth=as_needed, base_url=stack.urls["intake"], timeout=30
+    ) as client:
         accepted = (await client.post(HOTLINE, json=hotline_body())).json()
         # A small neighbour matter, so the policy keeps it in the village.
         village_matter = {

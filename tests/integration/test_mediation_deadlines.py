@@ -15,6 +15,7 @@ import pytest
 
 from contracts import topics
 from services.launcher import spawn, wait_healthy
+from tests.auth import as_needed
 from tests.integration.conftest import Stack
 from tests.integration.kafka_tools import end_offsets, read_until
 from tests.integration.mediation_helpers import get_case, publish_routed, routed_case
@@ -61,7 +62,7 @@ async def test_missed_deadline_escalates_exactly_once_with_two_sweepers(
     alerts = await end_offsets(stack.infra.kafka, topics.ALERTS)
     await publish_routed(stack.infra.kafka, [*cases, sentinel])
     url = stack.urls["mediation"]
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as http:
 
         async def escalated(case_id: str) -> dict[str, Any] | None:
             # The stack's router re-routes an escalated case at once: it is either still

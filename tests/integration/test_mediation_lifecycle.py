@@ -11,6 +11,7 @@ from pymongo import AsyncMongoClient
 from contracts import topics
 from contracts.events import CaseEscalationRequested, CaseResolved
 from contracts.vocabulary import Tier
+from tests.auth import as_needed
 from tests.factories import JIANGHE
 from tests.integration.conftest import Stack
 from tests.integration.kafka_tools import end_offsets, read_until
@@ -34,7 +35,7 @@ async def test_accept_hold_a_session_and_resolve(
     start = await end_offsets(stack.infra.kafka, topics.CASES_LIFECYCLE)
     url, mediator = stack.urls["mediation"], mediator_of(JIANGHE)
     await publish_routed(stack.infra.kafka, [decision])
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as http:
         await eventually(lambda: get_case(http, url, decision.case_id), what="the stored case")
         base = f"{url}/v1/cases/{decision.case_id}"
         accepted = await http.post(f"{base}/accept", json={"mediator_id": mediator})
@@ -95,7 +96,7 @@ async def test_failure_at_the_village_reaches_the_town_queue_with_one_timeline(
     start = await end_offsets(stack.infra.kafka, topics.CASES_LIFECYCLE)
     url = stack.urls["mediation"]
     await publish_routed(stack.infra.kafka, [first])
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as http:
         await eventually(lambda: get_case(http, url, first.case_id), what="the stored case")
         base = f"{url}/v1/cases/{first.case_id}"
         await http.post(f"{base}/accept", json={"mediator_id": mediator_of(JIANGHE)})
@@ -155,7 +156,7 @@ async def test_same_routing_twice_makes_one_case_and_counts_once(
     # Same key as `first`, so it is handled after the repeat on both topics.
     sentinel = routed_case(other).model_copy(update={"correlation_id": first.correlation_id})
     url = stack.urls["mediation"]
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as http:
         await publish_routed(stack.infra.kafka, [first])
 
         async def counted(unit: str) -> dict[str, Any] | None:

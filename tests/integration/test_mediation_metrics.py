@@ -28,6 +28,7 @@ import pytest
 from contracts.events import CaseRouted
 from contracts.ids import parent_of
 from contracts.vocabulary import Category, Channel, Tier
+from tests.auth import as_needed
 from tests.factories import dispute as a_dispute
 from tests.integration.conftest import Stack
 from tests.integration.mediation_helpers import (
@@ -350,7 +351,7 @@ async def settled(probe: Callable[[], Any], what: str, timeout_s: float = 240) -
 async def test_metrics_match_figures_computed_from_the_inputs(stack: Stack) -> None:
     plans = plan_cases()
     limits = httpx.Limits(max_connections=16)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+    async with httpx.AsyncClient(auth=as_needed, timeout=30, limits=limits) as http:
         PERIOD.update(_days(_now(), 3, 2))
         mediation = stack.urls["mediation"]
         await publish_routed(stack.infra.kafka, [plan.routed for plan in plans])

@@ -10,6 +10,7 @@ from pymongo import AsyncMongoClient
 from contracts import topics
 from contracts.events import AlertRaised
 from contracts.vocabulary import AlertKind, Priority
+from tests.auth import as_needed
 from tests.integration.conftest import Stack
 from tests.integration.kafka_tools import end_offsets, produce, read_until
 from tests.integration.notifier_support import (
@@ -39,7 +40,7 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture(autouse=True)
 async def unsubscribe_afterwards(stack: Stack) -> AsyncIterator[None]:
     """Each test's subscriptions point at its own receiver: remove them when it ends."""
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
         before = {s["subscription_id"] for s in (await client.get(_subscriptions(stack))).json()}
         yield
         for item in (await client.get(_subscriptions(stack))).json():
@@ -74,7 +75,7 @@ async def test_escalation_in_a_village_reaches_the_town_supervisor_once_on_every
     stack: Stack, receiver: Receiver, mailbox: Mailbox, mongo: AsyncMongoClient[dict[str, Any]]
 ) -> None:
     url = stack.urls["notifier"]
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
         hook = await subscribe(
             client,
             url,
@@ -150,7 +151,7 @@ async def test_escalation_in_a_village_reaches_the_town_supervisor_once_on_every
 
 async def test_stream_resumes_after_the_last_event_id(stack: Stack) -> None:
     url = stack.urls["notifier"]
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
         live = await subscribe(client, url, unit_id=CHALING, delivery={"type": "sse"})
     first, second = alert(), alert()
     stream_url = f"{url}/v1/alerts/stream?subscription_id={live['subscription_id']}"
@@ -173,7 +174,7 @@ async def _has(ids: list[str], wanted: str) -> bool:
 async def test_a_receiver_that_fails_twice_gets_the_alert_on_the_third_attempt(
     stack: Stack, receiver: Receiver, mongo: AsyncMongoClient[dict[str, Any]]
 ) -> None:
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
         hook = await subscribe(
             client, stack.urls["notifier"], unit_id=CHALING, delivery=webhook(receiver, "flaky")
         )
@@ -205,7 +206,7 @@ async def _accepted(receiver: Receiver, path: str) -> bool:
 async def test_a_receiver_that_never_answers_is_recorded_failed_and_dead_lettered(
     stack: Stack, receiver: Receiver, mongo: AsyncMongoClient[dict[str, Any]]
 ) -> None:
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
         hook = await subscribe(
             client, stack.urls["notifier"], unit_id=CHALING, delivery=webhook(receiver, "down")
         )
@@ -242,7 +243,7 @@ def _headers(record: Any) -> dict[str, str]:
 async def test_invalid_alert_is_dead_lettered_and_the_next_one_still_delivered(
     stack: Stack, receiver: Receiver
 ) -> None:
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
         await subscribe(
             client,
             stack.urls["notifier"],
@@ -269,7 +270,7 @@ async def test_invalid_alert_is_dead_lettered_and_the_next_one_still_delivered(
 async def test_digest_batches_normal_alerts_and_sends_urgent_ones_at_once(
     stack: Stack, receiver: Receiver
 ) -> None:
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
         await subscribe(
             client,
             stack.urls["notifier"],

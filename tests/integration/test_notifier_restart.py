@@ -21,6 +21,7 @@ from contracts import topics
 from contracts.events import AlertRaised
 from contracts.vocabulary import AlertKind
 from services.launcher import spawn, wait_healthy
+from tests.auth import as_needed
 from tests.integration.conftest import NOTIFIER_TEST_ENV, Infra, _free_port
 from tests.integration.kafka_tools import produce
 from tests.integration.notifier_support import (
@@ -109,7 +110,7 @@ async def test_killed_mid_delivery_and_restarted_the_notifier_does_not_double_se
 ) -> None:
     with webhook_receiver() as receiver:
         await notifier.start()
-        async with httpx.AsyncClient(timeout=10) as client:
+        async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
             # "unprocessed": the receiver had not taken the alert in when the sender died.
             # "processed": it had, but the sender died before hearing the answer.
             subscriptions = {

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from contracts import topics
+from tests.auth import as_needed
 from tests.integration.conftest import Stack
 from tests.integration.kafka_tools import produce
 from tests.integration.notifier_support import CHALING, HANYANG, alert, subscribe, webhook_receiver
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 async def test_subscribe_list_read_and_unsubscribe(stack: Stack) -> None:
     url = f"{stack.urls['notifier']}/v1/subscriptions"
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
         created = await subscribe(
             client,
             stack.urls["notifier"],
@@ -50,7 +51,7 @@ async def test_subscribe_list_read_and_unsubscribe(stack: Stack) -> None:
 
 async def test_wecom_format_posts_a_group_robot_markdown_message(stack: Stack) -> None:
     with webhook_receiver() as receiver:
-        async with httpx.AsyncClient(timeout=10) as client:
+        async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
             created = await subscribe(
                 client,
                 stack.urls["notifier"],

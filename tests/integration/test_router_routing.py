@@ -20,6 +20,7 @@ from contracts import topics
 from contracts.events import AlertRaised, CaseEscalationRequested, CaseRouted
 from contracts.vocabulary import AlertKind, EscalationReason
 from router.policy import DEFAULT_POLICY_PATH
+from tests.auth import as_needed
 from tests.factories import JIANGHE, hotline_body
 from tests.integration.conftest import Stack
 from tests.integration.kafka_tools import Record, end_offsets, produce, read_until
@@ -33,7 +34,7 @@ SHIPPED = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
         yield client
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from contracts import topics
 from contracts.events import DisputeReported
+from tests.auth import as_needed
 from tests.factories import JIANGHE, hotline_body
 from tests.integration.conftest import Stack
 from tests.integration.kafka_tools import end_offsets, read_until
@@ -23,7 +24,7 @@ async def stored(client: httpx.AsyncClient, url: str, case_id: str) -> dict[str,
 
 async def test_hotline_dispute_reaches_the_village_queue(stack: Stack) -> None:
     mediation = stack.urls["mediation"]
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
         response = await client.post(f"{stack.urls['intake']}/v1/disputes", json=hotline_body())
         assert response.status_code == 202, response.text
         accepted = response.json()
@@ -52,7 +53,7 @@ async def test_bad_reports_are_refused_and_only_the_good_one_is_published(stack:
     # Other runs may publish on the same broker meanwhile: this run's reports carry a marker.
     marker = f"marker-{uuid.uuid4()}"
     start = await end_offsets(stack.infra.kafka, topics.DISPUTES_REPORTED)
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
         intake = f"{stack.urls['intake']}/v1/disputes"
         bad = await client.post(
             intake, content=b'{"channel": "hotline",', headers={"content-type": "application/json"}
@@ -79,7 +80,7 @@ async def test_bad_reports_are_refused_and_only_the_good_one_is_published(stack:
 
 
 async def test_every_service_reports_health(stack: Stack) -> None:
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
         for name, url in stack.urls.items():
             response = await client.get(f"{url}/healthz")
             assert response.status_code == 200, name

@@ -1,8 +1,9 @@
 from datetime import timedelta
 
 import pytest
+from starlette.requests import Request
 
-from services.auth import AuthError, AuthSettings, Role, issue_token, verify_token
+from services.auth import AuthError, AuthSettings, Role, issue_token, token_of, verify_token
 
 JIANGHE = "hanyin-shuangru-jianghe"
 K1 = AuthSettings(auth_keys="k1:first-secret-of-enough-length-0001")
@@ -62,3 +63,16 @@ def test_jurisdiction_rules(role: Role, unit: str, target: str, read: bool, act:
     principal = verify_token(K1, issue_token(K1, subject="x", role=role, unit_id=unit))
     assert principal.can_read_unit(target) is read
     assert principal.can_act_on_unit(target) is act
+
+
+def _request(method: str, headers: dict[str, str]) -> Request:
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    return Request({"type": "http", "method": method, "headers": raw, "query_string": b""})
+
+
+def test_the_cookie_counts_for_reads_only_so_no_cross_site_form_can_act() -> None:
+    cookie = {"cookie": "tiaojie_token=abc"}
+    assert token_of(_request("GET", cookie)) == "abc"
+    assert token_of(_request("POST", cookie)) is None
+    assert token_of(_request("POST", {**cookie, "authorization": "Bearer xyz"})) == "xyz"
+    assert token_of(_request("GET", {"authorization": "Basic abc"})) is None

@@ -9,6 +9,7 @@ from faststream.kafka import TestKafkaBroker
 from intake.app import create_app
 from intake.settings import IntakeSettings
 from services.logging import configure_logging, mask_pii
+from tests.auth import as_needed
 from tests.factories import VALID_ID_NUMBER, petition_body
 from tests.fakes import InMemoryIntakeStore
 
@@ -47,7 +48,9 @@ async def test_a_petition_leaves_no_identity_in_the_logs(
     body: dict[str, Any] = petition_body()
     async with TestKafkaBroker(app.state.broker):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
+        async with httpx.AsyncClient(
+            auth=as_needed, transport=transport, base_url="http://intake"
+        ) as client:
             accepted = await client.post("/v1/channels/petitions", json=body)
             refused = await client.post(
                 "/v1/channels/petitions",

@@ -17,3 +17,22 @@ window.tiaojie = {
     return fields.length > 0;
   },
 };
+
+// The caller's token: given once as `?token=...`, then kept in localStorage (the server keeps
+// it in a cookie for pages and live streams). Every fetch carries it as a bearer token.
+(() => {
+  const url = new URL(window.location.href);
+  const given = url.searchParams.get("token");
+  if (given) {
+    localStorage.setItem("tiaojie.token", given);
+    url.searchParams.delete("token");
+    window.history.replaceState(null, "", url.toString());
+  }
+  const plainFetch = window.fetch.bind(window);
+  window.fetch = (resource, init = {}) => {
+    const token = localStorage.getItem("tiaojie.token");
+    const headers = new Headers(init.headers || {});
+    if (token && !headers.has("Authorization")) headers.set("Authorization", `Bearer ${token}`);
+    return plainFetch(resource, { ...init, headers });
+  };
+})();

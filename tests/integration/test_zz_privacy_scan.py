@@ -1,0 +1,60 @@
+"""Runs after every other integration test (files run in name order): everything the stack's
+services logged and everything published on the topics during the run holds no phone or
+identity-card number in clear."""
+
+import re
+
+import pytest
+from aiokafka import TopicPartition
+
+from contracts import topics
+from tests.factories import VALID_ID_NUMBER, hotline_body
+from tests.integration.conftest import Stack
+from tests.integration.kafka_tools import end_offsets, read_between
+
+pytestmark = pytest.mark.integration
+
+# Digits standing alone: a hash or a sealed envelope may hold such a run inside a longer word.
+PHONE = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")
+ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+
+
+def in_clear(text: str) -> list[str]:
+    return PHONE.findall(text) + ID_NUMBER.findall(text)
+
+
+def test_the_patterns_find_what_they_look_for() -> None:
+    phone = hotline_body()["parties"][0]["phone"]
+    assert in_clear(f'{{"phone": "{phone}", "id": "{VALID_ID_NUMBER}"}}') == [
+        phone,
+        VALID_ID_NUMBER,
+    ]
+    assert in_clear("a3f13912345678b0 v1.dev1.x13912345678") == []
+
+
+def test_no_identifier_in_clear_in_the_service_logs(stack: Stack) -> None:
+    assert stack.log_dir is not None
+    logs = {path.name: path.read_text(errors="replace") for path in stack.log_dir.glob("*.log")}
+    assert len(logs) == 4
+    assert all(logs.values())
+    found = {name: in_clear(text)[:5] for name, text in logs.items() if in_clear(text)}
+    assert found == {}
+
+
+async def test_no_identifier_in_clear_on_the_topics(stack: Stack) -> None:
+    starts = {
+        TopicPartition(topic, partition): offset
+        for topic, partitions in stack.start_offsets.items()
+        for partition, offset in partitions.items()
+    }
+    ends: dict[TopicPartition, int] = {}
+    for topic in topics.ALL:
+        ends.update(await end_offsets(stack.infra.kafka, topic))
+    records = await read_between(stack.infra.kafka, starts, ends, timeout_s=120)
+    assert records, "the run published events"
+    leaks = [
+        (record.topic, record.offset, in_clear(text)[:3])
+        for record in records
+        if in_clear(text := (record.value or b"").decode(errors="replace"))
+    ]
+    assert leaks == []
