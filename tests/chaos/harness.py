@@ -27,6 +27,7 @@ from contracts.registry import hanyin
 from mediation.metrics import ALL, BACKLOG
 from services.broker import ensure_topics
 from services.launcher import SERVICES
+from tests.auth import as_needed
 from tests.chaos.servers import (
     Services,
     devstack_of,
@@ -135,7 +136,7 @@ async def generate(run: Run) -> None:
     places = villages()
     start = time.monotonic()
     limits = httpx.Limits(max_connections=64)
-    async with httpx.AsyncClient(timeout=10, limits=limits) as client:
+    async with httpx.AsyncClient(auth=as_needed, timeout=10, limits=limits) as client:
         pending: set[asyncio.Task[None]] = set()
         for number in range(run.plan.reports):
             due = start + number / run.plan.rate
@@ -223,7 +224,7 @@ async def _subscribe(services: Services, receiver: Receiver) -> str:
         "kinds": ["urgent_risk"],
         "delivery": {"type": "webhook", "url": receiver.url("chaos"), "secret": SECRET},
     }
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
         response = await client.post(f"{services.urls['notifier']}/v1/subscriptions", json=body)
     response.raise_for_status()
     subscription_id: str = response.json()["subscription_id"]

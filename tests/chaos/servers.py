@@ -14,6 +14,7 @@ from router.policy import DEFAULT_POLICY_PATH
 from services.broker import ensure_topics
 from services.devstack.__main__ import Stack as Devstack
 from services.launcher import SERVICES, spawn, wait_healthy
+from tests.auth import TEST_AUTH_KEYS, TEST_WECHAT_SECRET
 from tests.integration.conftest import NOTIFIER_TEST_ENV, _free_port
 
 RESTART_SERVERS_VAR = "TIAOJIE_CHAOS_RESTART_SERVERS"
@@ -89,8 +90,11 @@ class Services:
             HANDLER_RETRY_BACKOFF_S="0.1",
             ROUTER_POLICY_PATH=str(policy),
             IDENTIFIER_SALT=f"chaos-{self.run_id}",
-            MEDIATION_METRICS_FROM="latest",
             MEDIATION_SWEEP_LOOKBACK_S="120",
+            AUTH_KEYS=TEST_AUTH_KEYS,
+            INTAKE_WECHAT_SECRET=TEST_WECHAT_SECRET,
+            INTAKE_SUBMIT_RATE_PER_S="1000",
+            INTAKE_SUBMIT_BURST="100000",
             **NOTIFIER_TEST_ENV,
             NOTIFIER_SMTP_PORT=str(_free_port()),
         )
