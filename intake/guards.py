@@ -6,8 +6,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from services.http import read_limited, replaying
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 """C0 and C1 controls except tab, line feed and carriage return."""
@@ -84,37 +87,16 @@ class BodyGuard:
             await self._app(scope, receive, send)
             return
         too_large = [{"field": "body", "message": f"body is over {self._max} bytes"}]
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length", b"0")
-        if declared.isdigit() and int(declared) > self._max:
+        try:
+            body = await read_limited(scope, receive, self._max)
+        except ClientDisconnect:
+            return
+        if body is None:
             await self._render(scope["path"], 413, too_large)(scope, receive, send)
             return
-        body = bytearray()
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body.extend(message.get("body", b""))
-            more = message.get("more_body", False)
-            if len(body) > self._max:
-                await self._render(scope["path"], 413, too_large)(scope, receive, send)
-                return
+        headers = dict(scope.get("headers") or [])
         content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
-        if "form" not in content_type and (problems := inspect_json(bytes(body))):
+        if "form" not in content_type and (problems := inspect_json(body)):
             await self._render(scope["path"], 422, problems)(scope, receive, send)
             return
-        await self._app(scope, _replaying(bytes(body), receive), send)
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
+        await self._app(scope, replaying(body, receive), send)

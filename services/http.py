@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HealthCheck = Callable[[], Awaitable[bool]]
@@ -77,29 +78,41 @@ class BodyLimit:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        try:
+            body = await read_limited(scope, receive, self.max_bytes)
+        except ClientDisconnect:
+            return
+        if body is None:
             await self._refuse(scope, receive, send)
             return
-        body = bytearray()
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body.extend(message.get("body", b""))
-            more = message.get("more_body", False)
-            if len(body) > self.max_bytes:
-                await self._refuse(scope, receive, send)
-                return
-        await self.app(scope, _replaying(bytes(body), receive), send)
+        await self.app(scope, replaying(body, receive), send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = {"error": "payload_too_large", "message": f"body over {self.max_bytes} bytes"}
         await JSONResponse(status_code=413, content=body)(scope, receive, send)
 
 
-def _replaying(body: bytes, receive: Receive) -> Receive:
+async def read_limited(scope: Scope, receive: Receive, max_bytes: int) -> bytes | None:
+    """The whole request body, or None as soon as it is known to be over `max_bytes`
+    (declared or read): an oversized body is never read whole."""
+    declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
+    if declared.isdigit() and int(declared) > max_bytes:
+        return None
+    body = bytearray()
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        body.extend(message.get("body", b""))
+        more = message.get("more_body", False)
+        if len(body) > max_bytes:
+            return None
+    return bytes(body)
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the already-read body to the app, then defers to the client."""
     sent = False
 
     async def replay() -> Message:
