@@ -30,6 +30,9 @@ listen_addresses = '{host}'
 port = {port}
 max_connections = 300
 unix_socket_directories = '{sockets}'
+# Plan each statement with its values, so FerretDB's parameterised field names still match
+# the expression indexes of containment_indexes.sql.
+plan_cache_mode = force_custom_plan
 """
 #: The kernel takes Unix socket paths up to 107 bytes; past this, the socket goes to /tmp.
 MAX_SOCKET_PATH = 100
@@ -45,6 +48,7 @@ class Postgres:
         self.data = layout.data / "postgres"
         self.log = layout.logs / "postgres.log"
         self.setup_log = layout.logs / "postgres-setup.log"
+        self.indexes_sql = layout.deploy / "postgres" / "containment_indexes.sql"
 
     def missing(self) -> list[str]:
         if _bin_dir() is not None or (os.geteuid() == 0 and shutil.which("apt-get")):
@@ -85,6 +89,7 @@ class Postgres:
             self._probe, name="postgres", timeout=START_TIMEOUT, log=self.log, pid=pid
         )
         self._ensure_database()
+        self._ensure_containment_indexes()
         say(f"postgres: ready on {HOST}:{self.port}")
 
     def stop(self) -> None:
@@ -190,6 +195,13 @@ class Postgres:
             process.run(
                 self._tool("createdb", *connect, DATABASE), log=self.setup_log, cwd=self.data.parent
             )
+
+
+    def _ensure_containment_indexes(self) -> None:
+        """GIN twins for FerretDB's indexes, so its equality filters are index lookups."""
+        connect = ["-h", HOST, "-p", str(self.port), "-U", "postgres", "-d", DATABASE]
+        command = self._tool("psql", *connect, "-X", "-q", "-v", "ON_ERROR_STOP=1")
+        process.run([*command, "-f", str(self.indexes_sql)], log=self.setup_log, cwd=self.data.parent)
 
 
 def _bin_dir(version: str | None = None) -> Path | None:
