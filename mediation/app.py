@@ -1,6 +1,6 @@
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 from pydantic import TypeAdapter
@@ -94,12 +94,14 @@ def create_app(
         logger=logger,
         description="Stores each routed case in its unit's queue; re-routes move it up a tier.",
     )
+    lease = timedelta(seconds=settings.metrics_journal_lease_s)
+    recorder = MetricsRecorder(metrics, clock, lease)
     subscribe_batch(
         broker,
         topics.CASES_LIFECYCLE,
         group_id=f"{settings.group_id}-metrics",
         schema=TypeAdapter(LifecycleEvent),
-        handle=MetricsRecorder(metrics).on_lifecycle,  # type: ignore[arg-type]
+        handle=recorder.on_lifecycle,  # type: ignore[arg-type]
         settings=settings,
         logger=logger,
         description="Counts lifecycle events into the resolution metrics, each event once.",
@@ -120,7 +122,7 @@ def create_app(
 
     steps = [open_store, running_broker(broker, settings)]
     if sweep:
-        steps.append(running_sweeper(cases, settings, logger))
+        steps.append(running_sweeper(cases, recorder, settings, logger))
     console, pages = create_console(store, metrics, hanyin(), auth)
     app = create_service_app(
         broker=broker,

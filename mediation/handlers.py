@@ -1,12 +1,19 @@
 """Kafka edges of mediation: routed cases into the store, lifecycle events into the metrics."""
 
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
 from contracts.events import CaseRouted, Event
 from mediation.lifecycle import assigned_event, urgent_alert
-from mediation.metrics import UNKNOWN, Facts, batch_increments
-from mediation.metrics_store import MetricsStore
+from mediation.metrics import UNKNOWN, Facts, contribution_of, increments_of
+from mediation.metrics_store import Journal, MetricsStore
 from mediation.models import routed_document
 from mediation.service import CaseService, Relay
 from mediation.store import CaseStore
+
+Clock = Callable[[], datetime]
 
 
 class RoutedCases:
@@ -47,23 +54,61 @@ class RoutedCases:
 
 
 class MetricsRecorder:
-    """Counts each lifecycle event once: its id is inserted first, and only events whose id
-    was new this time are summed into the counters. The events carry every fact the counters
-    need (origin tier, start, channel, category), so counting reads nothing."""
+    """Counts each lifecycle event exactly once, through crashes and redeliveries.
 
-    def __init__(self, store: MetricsStore) -> None:
+    A batch first writes its journal, then marks its events (a mark already there means
+    counted, or being counted, elsewhere), then adds the marked events to the counters and
+    closes the journal. A journal left open by a crash is finished, after its lease, by
+    whoever finds it: it counts the events whose marks name it, skipping the counter
+    documents it already reached. The events carry every fact the counters need (origin
+    tier, start, channel, category), so counting reads no case."""
+
+    def __init__(self, store: MetricsStore, clock: Clock, lease: timedelta) -> None:
         self._store = store
+        self._clock = clock
+        self._lease = lease
+        self._owner = uuid.uuid4().hex[:12]
+        self._next_recovery = 0.0
 
     async def on_lifecycle(self, batch: list[Event]) -> None:
+        if time.monotonic() >= self._next_recovery:
+            await self.finish_abandoned()
         # An event without the case facts comes from a producer that does not know the case
         # (an older mediation); the one that does announces the same event id with them.
-        unique = {str(e.event_id): e for e in batch if getattr(e, "started_at", None) is not None}
-        fresh = await self._store.mark_applied(list(unique))
-        counted = [
-            (event, facts_of(event)) for event_id, event in unique.items() if event_id in fresh
-        ]
-        if counted:
-            await self._store.increment(batch_increments(counted))
+        contributions = {
+            str(event.event_id): contribution
+            for event in batch
+            if getattr(event, "started_at", None) is not None
+            and (contribution := contribution_of(event, facts_of(event)))
+        }
+        if not contributions:
+            return
+        journal = Journal(uuid.uuid4().hex, self._owner, self._clock(), contributions)
+        await self._store.open_journal(journal)
+        fresh = await self._store.mark_applied(journal.id, list(contributions))
+        await self._count(journal, fresh)
+
+    async def finish_abandoned(self) -> int:
+        """Finish the journals whose writers stopped before closing them."""
+        now = self._clock()
+        self._next_recovery = time.monotonic() + self._lease.total_seconds() / 4
+        window = int(now.timestamp() // self._lease.total_seconds())
+        finished = 0
+        for journal in await self._store.stale_journals(now - self._lease):
+            if not await self._store.claim_journal(journal.id, window):
+                continue
+            events = list(journal.contributions)
+            await self._store.mark_applied(journal.id, events)  # what it never got to mark
+            await self._count(journal, await self._store.marked_by(journal.id, events))
+            finished += 1
+        return finished
+
+    async def _count(self, journal: Journal, counted: set[str]) -> None:
+        items = journal.contributions.items()
+        increments = increments_of(c for event_id, c in items if event_id in counted)
+        if increments:
+            await self._store.increment(increments, journal)
+        await self._store.close_journal(journal.id)
 
 
 def facts_of(event: Event) -> Facts:

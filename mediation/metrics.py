@@ -118,35 +118,59 @@ class Increment:
     inc: Counter[str]
 
 
-def batch_increments(events: Iterable[tuple[Event, Facts]]) -> dict[str, Increment]:
-    """Every counter document the batch touches, with its summed increments: one $inc each."""
+@dataclass(frozen=True)
+class Contribution:
+    """What one event adds to the counters, in the few facts its counter documents follow
+    from. A count in progress keeps these in its journal, so anyone can finish it."""
+
+    unit_id: str
+    day: str
+    values: dict[str, str]
+    """The event's value of each dimension (tier, channel, category)."""
+    counts: dict[str, int]
+    backlog: int
+
+
+def contribution_of(event: Event, facts: Facts) -> Contribution | None:
+    unit_id = getattr(event, "unit_id", None)
+    if unit_id is None:
+        return None
+    counts = counts_of(event, facts)
+    change = backlog_change(event)
+    if change:  # per period too: how much a period added to (or took from) the backlog
+        counts = {**counts, "backlog_change": change}
+    values = {"tier": str(getattr(event, "tier", UNKNOWN)), "channel": facts.channel}
+    values["category"] = facts.category
+    return Contribution(unit_id, day_of(event.occurred_at), values, counts, change)
+
+
+def increments_of(contributions: Iterable[Contribution]) -> dict[str, Increment]:
+    """Every counter document the contributions touch, with their summed increments."""
     result: dict[str, Increment] = {}
 
     def add(doc_id: str, keys: dict[str, Any], counts: Mapping[str, int]) -> None:
         target = result.setdefault(doc_id, Increment(keys, Counter()))
         target.inc.update(counts)
 
-    for event, facts in events:
-        unit_id = getattr(event, "unit_id", None)
-        if unit_id is None:
-            continue
-        counts = counts_of(event, facts)
-        change = backlog_change(event)
-        if change:  # per period too: how much a period added to (or took from) the backlog
-            counts = {**counts, "backlog_change": change}
-        day = day_of(event.occurred_at)
-        values = {"tier": str(getattr(event, "tier", UNKNOWN)), "channel": facts.channel}
-        values["category"] = facts.category
-        for unit in ancestors(unit_id):
+    for item in contributions:
+        day, counts = item.day, item.counts
+        for unit in ancestors(item.unit_id):
             base = {"unit": unit, "parent": parent_of(unit)}
             if counts:
                 add(f"{unit}|{day}|{ALL}|", {**base, "day": day, "dim": ALL, "value": ""}, counts)
                 for dim in DIMENSIONS:
-                    keys = {**base, "day": day, "dim": dim, "value": values[dim]}
-                    add(f"{unit}|{day}|{dim}|{values[dim]}", keys, counts)
-            if change:
-                add(f"{unit}|{BACKLOG}", {**base, "day": "", "dim": BACKLOG}, {"open": change})
+                    value = item.values[dim]
+                    keys = {**base, "day": day, "dim": dim, "value": value}
+                    add(f"{unit}|{day}|{dim}|{value}", keys, counts)
+            if item.backlog:
+                keys = {**base, "day": "", "dim": BACKLOG}
+                add(f"{unit}|{BACKLOG}", keys, {"open": item.backlog})
     return result
+
+
+def batch_increments(events: Iterable[tuple[Event, Facts]]) -> dict[str, Increment]:
+    """Every counter document the batch touches, with its summed increments: one $inc each."""
+    return increments_of(c for event, facts in events if (c := contribution_of(event, facts)))
 
 
 # ---- figures ----------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The periodic sweeps: deadlines that passed, and events a crash left in an outbox."""
+"""The periodic sweeps: deadlines that passed, events a crash left in an outbox, and metrics
+batches a crash left half counted."""
 
 import asyncio
 import time
@@ -7,12 +8,16 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppres
 
 import structlog
 
+from mediation.handlers import MetricsRecorder
 from mediation.service import CaseService
 from mediation.settings import MediationSettings
 
 
 async def sweep_forever(
-    cases: CaseService, settings: MediationSettings, logger: structlog.stdlib.BoundLogger
+    cases: CaseService,
+    recorder: MetricsRecorder,
+    settings: MediationSettings,
+    logger: structlog.stdlib.BoundLogger,
 ) -> None:
     next_outbox = 0.0
     while True:
@@ -20,6 +25,7 @@ async def sweep_forever(
             await cases.sweep_deadlines(settings.sweep_batch, settings.sweep_lookback_s)
             if time.monotonic() >= next_outbox:
                 await cases.relay_stale(settings.outbox_grace_s, settings.sweep_batch)
+                await recorder.finish_abandoned()
                 next_outbox = time.monotonic() + settings.outbox_sweep_interval_s
         except Exception as error:  # a sweep must outlive a broker or database hiccup
             logger.warning("sweep failed, will retry", error=repr(error))
@@ -27,13 +33,16 @@ async def sweep_forever(
 
 
 def running_sweeper(
-    cases: CaseService, settings: MediationSettings, logger: structlog.stdlib.BoundLogger
+    cases: CaseService,
+    recorder: MetricsRecorder,
+    settings: MediationSettings,
+    logger: structlog.stdlib.BoundLogger,
 ) -> Callable[[], AbstractAsyncContextManager[None]]:
     """A lifespan step: the sweeper runs while the service does (after the broker started)."""
 
     @asynccontextmanager
     async def step() -> AsyncIterator[None]:
-        task = asyncio.create_task(sweep_forever(cases, settings, logger))
+        task = asyncio.create_task(sweep_forever(cases, recorder, settings, logger))
         try:
             yield
         finally:

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from contracts.vocabulary import CaseState
+from mediation.metrics_store import Journal
 from services.audit import audit_event
 from services.mongo import Document
 
@@ -85,19 +86,43 @@ class InMemoryCaseStore:
 
 
 class InMemoryMetricsStore:
-    def __init__(self) -> None:
-        self.applied: set[str] = set()
-        self.counters: dict[str, Document] = {}
+    """mediation.metrics_store.MetricsStore in memory, guards and journals included."""
 
-    async def mark_applied(self, event_ids: list[str]) -> set[Any]:
-        new = set(event_ids) - self.applied
-        self.applied |= new
+    def __init__(self) -> None:
+        self.applied: dict[str, str] = {}
+        self.counters: dict[str, Document] = {}
+        self.journals: dict[str, Journal] = {}
+        self.claims: set[str] = set()
+
+    async def open_journal(self, journal: Journal) -> None:
+        self.journals[journal.id] = journal
+
+    async def mark_applied(self, journal_id: str, event_ids: list[str]) -> set[str]:
+        new = {i for i in event_ids if i not in self.applied}
+        self.applied.update(dict.fromkeys(new, journal_id))
         return new
 
-    async def increment(self, increments: dict[str, Any]) -> None:
+    async def marked_by(self, journal_id: str, event_ids: list[str]) -> set[str]:
+        return {i for i in event_ids if self.applied.get(i) == journal_id}
+
+    async def increment(self, increments: dict[str, Any], journal: Journal) -> None:
         for doc_id, item in increments.items():
-            document = self.counters.setdefault(doc_id, {**item.keys, "c": Counter()})
-            document["c"].update(item.inc)
+            document = self.counters.setdefault(doc_id, {**item.keys, "c": Counter(), "g": {}})
+            if document["g"].get(journal.owner) != journal.id:
+                document["c"].update(item.inc)
+                document["g"][journal.owner] = journal.id
+
+    async def close_journal(self, journal_id: str) -> None:
+        self.journals.pop(journal_id, None)
+
+    async def stale_journals(self, before: datetime) -> list[Journal]:
+        return [j for j in self.journals.values() if j.at < before]
+
+    async def claim_journal(self, journal_id: str, window: int) -> bool:
+        claim = f"{journal_id}~{window}"
+        taken = claim in self.claims
+        self.claims.add(claim)
+        return not taken
 
     async def documents(
         self, unit: str, start: date | None, end: date | None, children: bool

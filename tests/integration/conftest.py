@@ -228,6 +228,8 @@ def stack(infra: Infra) -> Iterator[Stack]:
             except subprocess.TimeoutExpired:
                 process.kill()
             print(f"--- {name} log: {log_dir / (name + '.log')}")
+        with MongoClient(infra.mongodb_uri) as client:
+            client.drop_database(database)  # on FerretDB every run's collections are tables
 
 
 @pytest.fixture
