@@ -228,7 +228,7 @@ def stack(infra: Infra) -> Iterator[Stack]:
             except subprocess.TimeoutExpired:
                 process.kill()
             print(f"--- {name} log: {log_dir / (name + '.log')}")
-        with MongoClient(infra.mongodb_uri) as client:
+        with MongoClient[dict[str, Any]](infra.mongodb_uri) as client:
             client.drop_database(database)  # on FerretDB every run's collections are tables
 
 
