@@ -7,7 +7,7 @@ MONGODB_PORT ?= 27017
 export KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:$(KAFKA_PORT)
 export MONGODB_URI ?= mongodb://127.0.0.1:$(MONGODB_PORT)/
 
-.PHONY: install infra browser up down status test unit lint metrics-check bench chaos
+.PHONY: install infra browser up down status test unit lint simulate bench chaos
 
 install: $(VENV)/.installed
 
@@ -36,13 +36,14 @@ status:
 	$(PY) -m services.launcher status
 
 test: infra browser  ## the whole suite: unit, component and integration on the real servers
-	$(PY) -m pytest -ra -m "not metrics_scale"
+	$(PY) -m pytest -ra
 	@# Last and on its own: the reduced fault-injection run kills services (and, where
 	@# TIAOJIE_CHAOS_RESTART_SERVERS=1 says the servers are this run's, restarts the broker).
 	$(PY) -m pytest -ra tests/chaos
 
-metrics-check: infra  ## 1,000 cases through the real pipeline, metrics against figures computed apart
-	$(PY) -m pytest -ra -m metrics_scale
+simulate: up  ## a minute of simulated reports and mediators, then the metrics per town
+	$(PY) -m intake.simulate --rate 10 --duration 60 & \
+	$(PY) -m mediation.simulate --duration 60 --drain 120; wait
 
 bench: infra  ## the side-by-side benchmark: a markdown table, and bench-results.json
 	$(PY) -m tests.bench

@@ -247,8 +247,11 @@ def create_router(
         documents = await metrics.documents(unit, start, end, children=by == "unit")
         summary = summarise(documents, unit, by)
         backlog = (await metrics.backlog()).get(unit, 0)
+        # Mediators serve one unit, so theirs is the unit's own queue, read as it is now.
+        by_mediator = await store.open_by_mediator(unit, list(OPEN_STATES))
         period = {"from": start, "to": end}
-        return {"unit": unit, **period, "by": by, "backlog": backlog, **summary}
+        figures = {"backlog": backlog, "backlog_by_mediator": by_mediator, **summary}
+        return {"unit": unit, **period, "by": by, **figures}
 
     return router
 

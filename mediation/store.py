@@ -8,6 +8,7 @@ would both "match" and the last write would win (seen with two deadline sweepers
 MongoDB the filter would do; the claim costs one insert there.
 """
 
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -31,6 +32,10 @@ class CaseStore(Protocol):
     ) -> list[Document]: ...
 
     async def get(self, case_id: str) -> Document | None: ...
+
+    async def open_by_mediator(self, unit_id: str, states: list[CaseState]) -> dict[str, int]:
+        """How many of the unit's cases in `states` each mediator holds (unassigned: "")."""
+        ...
 
     async def claim(self, case_id: str, version: int, now: datetime) -> bool:
         """The right to change `version` of the case into the next one; one writer gets it."""
@@ -108,6 +113,13 @@ class MongoCaseStore:
 
     async def get(self, case_id: str) -> Document | None:
         return await self._cases.find_one({"_id": case_id})
+
+    async def open_by_mediator(self, unit_id: str, states: list[CaseState]) -> dict[str, int]:
+        query = {"unit_id": unit_id, "state": {"$in": [s.value for s in states]}}
+        held: Counter[str] = Counter()
+        async for case in self._cases.find(query, projection={"mediator_id": 1}):
+            held[case.get("mediator_id") or ""] += 1
+        return dict(held)
 
     async def apply(
         self,

@@ -22,6 +22,14 @@ class InMemoryCaseStore:
             self.cases.setdefault(case["_id"], case)
         return new
 
+    async def open_by_mediator(self, unit_id: str, states: list[CaseState]) -> dict[str, int]:
+        held = Counter(
+            case.get("mediator_id") or ""
+            for case in self.cases.values()
+            if case["unit_id"] == unit_id and case["state"] in states
+        )
+        return dict(held)
+
     async def queue(
         self, unit_id: str, states: list[CaseState], mediator_id: str | None, limit: int
     ) -> list[Document]:

@@ -97,6 +97,22 @@ async def test_accept_session_resolve_visit(harness: Harness) -> None:
     assert (county["resolved"], county["visits"], county["satisfied"]) == (1, 1, 1)
 
 
+async def test_backlog_per_mediator_follows_the_unit_queue(harness: Harness) -> None:
+    first, second = routed(), routed()
+    async with TestKafkaBroker(harness.app.state.broker) as broker, harness.client() as http:
+        for decision in (first, second):
+            await broker.publish(decision.model_dump_json().encode(), topics.CASES_ROUTED)
+        holder = first.mediator_id or ""
+        both = await http.get("/v1/metrics/resolution", params={"unit": JIANGHE})
+        withdrawal = {"mediator_id": MEDIATOR, "outcome": "withdrawn", "reason": "已和解"}
+        closed = await http.post(f"/v1/cases/{first.case_id}/outcome", json=withdrawal)
+        one = await http.get("/v1/metrics/resolution", params={"unit": JIANGHE})
+    assert closed.status_code == 200, closed.text
+    assert first.mediator_id == second.mediator_id == MEDIATOR
+    assert both.json()["backlog_by_mediator"] == {holder: 2}
+    assert one.json()["backlog_by_mediator"] == {holder: 1}
+
+
 def _day() -> str:
     from mediation.metrics import day_of  # noqa: PLC0415
 

@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,11 +105,17 @@ def infra() -> Iterator[Infra]:
 
 async def _delete_run_topics(bootstrap: str) -> None:
     """This run's topics (its own namespace) are of no use to anyone after it."""
+    await _delete_topics(bootstrap, prefix=f"{topics.NAMESPACE}.")
+
+
+async def _delete_topics(bootstrap: str, prefix: str) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        existing = set(await admin.list_topics())
-        await admin.delete_topics([name for name in topics.ALL if name in existing])
+        existing = await admin.list_topics()
+        found = [name for name in existing if name.startswith(prefix)]
+        if found:
+            await admin.delete_topics(found)
     finally:
         await admin.close()
 
@@ -164,31 +171,24 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def stack(infra: Infra) -> Iterator[Stack]:
     """The four services as real processes on free ports, over a database of their own."""
+    with running_stack(infra) as started:
+        yield started
+
+
+@contextmanager
+def running_stack(
+    infra: Infra, names: tuple[str, ...] = tuple(SERVICES), namespace: str | None = None
+) -> Iterator[Stack]:
+    """Services as real processes on free ports, over a database of their own; with a
+    `namespace`, on topics of their own too, apart from every other test's events."""
     run_id = uuid.uuid4().hex[:12]
     database = f"test_{run_id}"
     log_dir = Path(tempfile.mkdtemp(prefix="tiaojie-stack-"))
     router_policy = log_dir / "policy.yaml"
     shutil.copyfile(DEFAULT_POLICY_PATH, router_policy)
-    env = dict(os.environ)
-    env.update(
-        KAFKA_BOOTSTRAP_SERVERS=infra.kafka,
-        MONGODB_URI=infra.mongodb_uri,
-        MONGODB_DATABASE=database,
-        HANDLER_RETRY_BACKOFF_S="0.1",
-        ROUTER_POLICY_PATH=str(router_policy),
-        ROUTER_POLICY_POLL_S="0.2",
-        # Phone hashes (hence rebound match keys) of their own: the same test phone resolved
-        # in another run on this broker must not make this run's reports rebounds.
-        IDENTIFIER_SALT=f"test-{run_id}",
-        # Deadline tests wait on the sweeper, not the clock.
-        MEDIATION_SWEEP_INTERVAL_S="1",
-        MEDIATION_SWEEP_LOOKBACK_S="120",
-        AUTH_KEYS=TEST_AUTH_KEYS,
-        INTAKE_WECHAT_SECRET=TEST_WECHAT_SECRET,
-        # The suite sends hundreds of reports under one token; the limit has its own test.
-        INTAKE_SUBMIT_RATE_PER_S="1000",
-        INTAKE_SUBMIT_BURST="100000",
-    )
+    env = _stack_env(infra, run_id, database, router_policy)
+    if namespace:
+        env["TIAOJIE_TOPIC_NAMESPACE"] = namespace
     smtp_port = _free_port()
     env.update(NOTIFIER_TEST_ENV, NOTIFIER_SMTP_PORT=str(smtp_port))
     urls = {}
@@ -199,12 +199,13 @@ def stack(infra: Infra) -> Iterator[Stack]:
         env[f"{name.upper()}_GROUP_ID"] = f"{name}-{run_id}"
         urls[name] = f"http://127.0.0.1:{port}"
         env[f"{name.upper()}_URL"] = urls[name]  # where each console links to the others
-    asyncio.run(ensure_topics(infra.kafka))
+    if namespace is None:
+        asyncio.run(ensure_topics(infra.kafka))
     # The run's topics are its own (a fresh namespace): everything on them is this run's.
     starts = {topic: dict.fromkeys(range(topics.PARTITIONS), 0) for topic in topics.ALL}
     processes = {}
     try:
-        for name in SERVICES:
+        for name in names:
             with (log_dir / f"{name}.log").open("ab") as log:
                 processes[name] = spawn(name, env, log)
         for name, process in processes.items():
@@ -230,6 +231,32 @@ def stack(infra: Infra) -> Iterator[Stack]:
             print(f"--- {name} log: {log_dir / (name + '.log')}")
         with MongoClient[dict[str, Any]](infra.mongodb_uri) as client:
             client.drop_database(database)  # on FerretDB every run's collections are tables
+        if namespace:
+            asyncio.run(_delete_topics(infra.kafka, prefix=f"{namespace}."))
+
+
+def _stack_env(infra: Infra, run_id: str, database: str, router_policy: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        KAFKA_BOOTSTRAP_SERVERS=infra.kafka,
+        MONGODB_URI=infra.mongodb_uri,
+        MONGODB_DATABASE=database,
+        HANDLER_RETRY_BACKOFF_S="0.1",
+        ROUTER_POLICY_PATH=str(router_policy),
+        ROUTER_POLICY_POLL_S="0.2",
+        # Phone hashes (hence rebound match keys) of their own: the same test phone resolved
+        # in another run on this broker must not make this run's reports rebounds.
+        IDENTIFIER_SALT=f"test-{run_id}",
+        # Deadline tests wait on the sweeper, not the clock.
+        MEDIATION_SWEEP_INTERVAL_S="1",
+        MEDIATION_SWEEP_LOOKBACK_S="120",
+        AUTH_KEYS=TEST_AUTH_KEYS,
+        INTAKE_WECHAT_SECRET=TEST_WECHAT_SECRET,
+        # The suite sends hundreds of reports under one token; the limit has its own test.
+        INTAKE_SUBMIT_RATE_PER_S="1000",
+        INTAKE_SUBMIT_BURST="100000",
+    )
+    return env
 
 
 @pytest.fixture
