@@ -116,7 +116,15 @@ class RoutingStep(BaseModel):
     tier: Tier = Field(description="Tier chosen.")
     unit_id: str = Field(description="Jurisdiction unit whose mediators take the case.")
     rule: str = Field(description="Id of the policy rule that matched.")
-    reason: str = Field(description="The rule in words.")
+    reason: str = Field(description="The rule in words (English, for API and log readers).")
+    reason_code: str | None = Field(
+        default=None,
+        description="The reason as a code (contracts.vocabulary.RoutingReason), for readers who "
+        "word it in their own language; None in steps decided before codes were recorded.",
+    )
+    reason_params: dict[str, InputValue] = Field(
+        default_factory=dict, description="The facts the reason names, by name."
+    )
     inputs: dict[str, InputValue] = Field(description="The input values the rule looked at.")
     policy_version: str = Field(description="Content hash of the policy in force.")
     decided_at: AwareDatetime = Field(description="When the decision was made.")
@@ -286,4 +294,9 @@ class AlertRaised(Event):
     case_id: str | None = Field(default=None, description="The case, when about one.")
     tier: Tier | None = Field(default=None, description="Tier of the case, when about one.")
     title: str = Field(description="One line for people, Chinese first.")
+    title_code: str | None = Field(
+        default=None,
+        description="The title as a code (contracts.vocabulary.AlertTitle) naming facts of "
+        "`details`, for readers who word it in their own language; None in older alerts.",
+    )
     details: dict[str, Any] = Field(default_factory=dict, description="Facts behind the alert.")

@@ -119,3 +119,32 @@ class Satisfaction(StrEnum):
     SATISFIED = "satisfied"
     BASICALLY = "basically"
     DISSATISFIED = "dissatisfied"
+
+
+class RoutingReason(StrEnum):
+    """Why a routing step chose its tier; the step's `reason_params` hold the facts it names."""
+
+    CROSS_TOWN = "cross_town"
+    CROSS_VILLAGE = "cross_village"
+    AMOUNT = "amount"
+    PEOPLE = "people"
+    RISK_FLAG = "risk_flag"
+    PARTY_KIND = "party_kind"
+    CATEGORY = "category"
+    REBOUND = "rebound"
+    PLACE_UNCLEAR = "place_unclear"
+    PLACE_NOT_FOUND = "place_not_found"
+    VILLAGE_DEFAULT = "village_default"
+    ESCALATED = "escalated"
+
+
+class AlertTitle(StrEnum):
+    """What an alert says, as a code; the alert's `details` hold the facts it names."""
+
+    ESCALATED = "escalated"
+    ESCALATED_AT_TOP = "escalated_at_top"
+    ACCEPTANCE_MISSED = "acceptance_missed"
+    RESOLUTION_MISSED = "resolution_missed"
+    URGENT_RISK = "urgent_risk"
+    UNIT_SATURATED = "unit_saturated"
+    REBOUND = "rebound"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
 import structlog
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Header, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from pymongo.errors import PyMongoError
@@ -35,6 +35,7 @@ from intake.store import IntakeStore
 from intake.wechat import Verdict, read_message
 from services.audit import AuditTrail
 from services.auth import AuthSettings, Principal, Role, bearer, forbid, require_role
+from services.errors import FieldProblem, Refusal, Refused, field_error, refusal_body
 from services.mongo import Document
 from services.privacy import Sealer
 from services.ratelimit import RateLimiter
@@ -111,13 +112,19 @@ def bot_signature(secret: str) -> Any:
         sent = request.headers.get("x-tiaojie-signature", "")
         expected = "sha256=" + hmac.new(secret.encode(), await request.body(), "sha256").hexdigest()
         if not hmac.compare_digest(sent.encode(), expected.encode()):
-            raise HTTPException(
-                status_code=401,
-                detail="missing or wrong X-Tiaojie-Signature",
+            raise Refused(
+                401,
+                Refusal.BAD_SIGNATURE,
+                "missing or wrong X-Tiaojie-Signature",
                 headers={"WWW-Authenticate": 'HMAC-SHA256 realm="tiaojie-wechat"'},
             )
 
     return Depends(check)
+
+
+def not_found(reference: str) -> JSONResponse:
+    body = refusal_body(Refusal.NOT_FOUND, f"no report {reference}", reference=reference)
+    return JSONResponse(status_code=404, content=body)
 
 
 class Refusals(Protocol):
@@ -133,13 +140,15 @@ class IntakeRefusals:
         return JSONResponse(
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": str(retry_after_s)},
-            content={"error": "unavailable", "message": "report not stored; retry later"},
+            content=refusal_body(
+                Refusal.UNAVAILABLE, "report not stored; retry later", retry_after_s=retry_after_s
+            ),
         )
 
     def conflict(self, field: str, message: str) -> JSONResponse:
+        entry = field_error(field, FieldProblem.KEY_REUSED, message)
         return JSONResponse(
-            status_code=status.HTTP_409_CONFLICT,
-            content={"error": "conflict", "fields": [{"field": field, "message": message}]},
+            status_code=status.HTTP_409_CONFLICT, content={"error": "conflict", "fields": [entry]}
         )
 
 
@@ -279,9 +288,11 @@ def create_router(wiring: Wiring) -> APIRouter:
         """`reference` is the dispute id or the tracking number."""
         found = await find_dispute(store, reference)
         if found is None:
-            return JSONResponse(status_code=404, content={"error": "not_found"})
+            return not_found(reference)
         if not may_follow(caller, found):
-            raise forbid(f"{caller.subject} did not file {reference}")
+            raise forbid(
+                Refusal.NOT_FILER, f"{caller.subject} did not file {reference}", reference=reference
+            )
         return dispute_status(found, await store.status_entries(found["_id"]))
 
     @router.get("/disputes/{reference}/contacts", response_model=None)
@@ -289,9 +300,13 @@ def create_router(wiring: Wiring) -> APIRouter:
         """The filer opens the contacts they sealed; each opening is audited first."""
         found = await find_dispute(store, reference)
         if found is None:
-            return JSONResponse(status_code=404, content={"error": "not_found"})
+            return not_found(reference)
         if found.get("private", {}).get("submitted_by") != caller.subject:
-            raise forbid(f"only the filer of {reference} opens its sealed contacts")
+            raise forbid(
+                Refusal.NOT_FILER,
+                f"only the filer of {reference} opens its sealed contacts",
+                reference=reference,
+            )
         await wiring.audit.record(caller, "sealed.read", case_id=found["_id"])
         parties = found["dispute"].get("parties", [])
         caller_envelope = found.get("private", {}).get("caller")

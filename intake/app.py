@@ -131,5 +131,5 @@ def create_app(
         max_bytes=settings.max_body_bytes,
         renderers={"/open311/": georeport_errors},
     )
-    pages.mount_static(app)
+    pages.install(app)
     return app

@@ -10,24 +10,46 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from services.errors import FieldProblem, field_error
 from services.http import read_limited, replaying
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 """C0 and C1 controls except tab, line feed and carriage return."""
 
-FieldError = dict[str, str]
+FieldError = dict[str, Any]
 ErrorRenderer = Callable[[int, list[FieldError]], JSONResponse]
+Issue = tuple[FieldProblem, str, dict[str, Any]]
+"""A problem's code, its English and its parameters."""
+
+
+def text_issue(text: str) -> Issue | None:
+    found = CONTROL.search(text)
+    if found is None:
+        return None
+    codepoint = f"U+{ord(found.group(0)):04X}"
+    message = f"control character {codepoint} not allowed"
+    return FieldProblem.CONTROL_CHARACTER, message, {"codepoint": codepoint}
+
+
+def key_issue(key: str) -> Issue | None:
+    if key.startswith("$") or "." in key:
+        return FieldProblem.FORBIDDEN_KEY, "keys may not start with '$' or contain '.'", {}
+    return text_issue(key)
 
 
 def text_problem(text: str) -> str | None:
-    found = CONTROL.search(text)
-    return None if found is None else f"control character U+{ord(found.group(0)):04X} not allowed"
+    issue = text_issue(text)
+    return None if issue is None else issue[1]
 
 
 def key_problem(key: str) -> str | None:
-    if key.startswith("$") or "." in key:
-        return "keys may not start with '$' or contain '.'"
-    return text_problem(key)
+    issue = key_issue(key)
+    return None if issue is None else issue[1]
+
+
+def _named(field: str, issue: Issue) -> FieldError:
+    code, message, params = issue
+    return field_error(field, code, message, **params)
 
 
 def json_problems(value: Any, path: tuple[str, ...] = ()) -> list[FieldError]:
@@ -35,16 +57,14 @@ def json_problems(value: Any, path: tuple[str, ...] = ()) -> list[FieldError]:
     if isinstance(value, dict):
         problems = []
         for key, item in value.items():
-            where = ".".join((*path, key))
-            problem = key_problem(key)
-            if problem:
-                problems.append({"field": where, "message": problem})
+            if issue := key_issue(key):
+                problems.append(_named(".".join((*path, key)), issue))
             problems.extend(json_problems(item, (*path, key)))
         return problems
     if isinstance(value, list):
         return [p for i, item in enumerate(value) for p in json_problems(item, (*path, str(i)))]
-    if isinstance(value, str) and (problem := text_problem(value)):
-        return [{"field": ".".join(path) or "body", "message": problem}]
+    if isinstance(value, str) and (issue := text_issue(value)):
+        return [_named(".".join(path) or "body", issue)]
     return []
 
 
@@ -55,7 +75,7 @@ def inspect_json(body: bytes) -> list[FieldError]:
     except (ValueError, UnicodeDecodeError):
         return []
     except RecursionError:
-        return [{"field": "body", "message": "nested too deeply"}]
+        return [field_error("body", FieldProblem.NESTED_TOO_DEEPLY, "nested too deeply")]
     return json_problems(document)
 
 
@@ -86,7 +106,8 @@ class BodyGuard:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
             await self._app(scope, receive, send)
             return
-        too_large = [{"field": "body", "message": f"body is over {self._max} bytes"}]
+        message = f"body is over {self._max} bytes"
+        too_large = [field_error("body", FieldProblem.BODY_TOO_LARGE, message, max_bytes=self._max)]
         try:
             body = await read_limited(scope, receive, self._max)
         except ClientDisconnect:

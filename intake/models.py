@@ -20,6 +20,7 @@ from pydantic import (
 from contracts.ids import UnitId, is_within
 from contracts.registry import hanyin
 from contracts.vocabulary import Category, HouseholdColor, PartyKind, RiskFlag
+from services.errors import FieldProblem, problem
 
 CLOCK_SKEW = timedelta(minutes=5)
 """A report may say "now" by a slightly fast clock; beyond this it is in the future."""
@@ -37,7 +38,7 @@ def _phone(value: str) -> str:
     if _MOBILE.match(compact):
         return compact[-11:]  # one form per number, so its hash matches however it was typed
     if not _LANDLINE.match(compact):
-        raise ValueError("not a mainland mobile or landline number")
+        raise problem(FieldProblem.PHONE_INVALID, "not a mainland mobile or landline number")
     return compact
 
 
@@ -45,30 +46,30 @@ def _id_number(value: str) -> str:
     """18-character resident ID number with a valid check character (GB 11643)."""
     value = value.strip().upper()
     if not re.fullmatch(r"\d{17}[\dX]", value):
-        raise ValueError("not an 18-character resident ID number")
+        raise problem(FieldProblem.ID_NUMBER_INVALID, "not an 18-character resident ID number")
     total = sum(int(digit) * weight for digit, weight in zip(value, _ID_WEIGHTS, strict=False))
     if _ID_CHECK[total % 11] != value[-1]:
-        raise ValueError("resident ID number fails its check digit")
+        raise problem(FieldProblem.ID_NUMBER_CHECKSUM, "resident ID number fails its check digit")
     return value
 
 
 def _known_village(value: str) -> str:
     unit = hanyin().unit(value)
     if unit is None or unit.kind != "village":
-        raise ValueError("unknown village")
+        raise problem(FieldProblem.UNKNOWN_VILLAGE, "unknown village")
     return value
 
 
 def _known_grid(value: str) -> str:
     unit = hanyin().unit(value)
     if unit is None or unit.kind != "grid":
-        raise ValueError("unknown grid")
+        raise problem(FieldProblem.UNKNOWN_GRID, "unknown grid")
     return value
 
 
 def _not_in_future(value: datetime) -> datetime:
     if value > datetime.now(UTC) + CLOCK_SKEW:
-        raise ValueError("is in the future")
+        raise problem(FieldProblem.IN_FUTURE, "is in the future")
     return value
 
 
@@ -130,13 +131,20 @@ class _Placed(Body):
     def _grid_in_village(cls, grid_id: str | None, info: ValidationInfo) -> str | None:
         village_id = info.data.get("village_id")
         if grid_id and village_id and not is_within(grid_id, village_id):
-            raise ValueError(f"grid is not in village {village_id}")
+            raise problem(
+                FieldProblem.GRID_NOT_IN_VILLAGE,
+                "grid is not in village {village_id}",
+                village_id=village_id,
+            )
         return grid_id
 
     @model_validator(mode="after")
     def _has_a_place(self) -> Self:
         if not (self.village_id or self.grid_id or self.address_text):
-            raise ValueError("one of village_id, grid_id or address_text is required")
+            raise problem(
+                FieldProblem.PLACE_REQUIRED,
+                "one of village_id, grid_id or address_text is required",
+            )
         return self
 
 

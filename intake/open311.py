@@ -36,6 +36,7 @@ from intake.places import resolve
 from intake.service import Draft, Identity, build_dispute, seal_party
 from intake.status import DisputeStatus, dispute_status
 from services.auth import Principal, Role, authenticate, token_of
+from services.errors import FieldProblem, problem
 from services.http import field_errors
 from services.privacy import Sealer
 
@@ -96,11 +97,14 @@ class ServiceRequest(Body):
     @model_validator(mode="after")
     def _located(self) -> Self:
         if (self.lat is None) != (self.long is None):
-            raise ValueError("lat and long go together")
+            raise problem(FieldProblem.LAT_LONG_PAIR, "lat and long go together")
         attribute = self.attribute
         places = (self.lat, self.address_string, self.address_id, attribute.village_id)
         if all(place is None for place in (*places, attribute.grid_id)):
-            raise ValueError("a location is required: lat/long, address_string or address_id")
+            raise problem(
+                FieldProblem.LOCATION_REQUIRED,
+                "a location is required: lat/long, address_string or address_id",
+            )
         return self
 
 
@@ -147,9 +151,9 @@ def parse_form(body: bytes) -> tuple[dict[str, Any], list[FieldError]]:
     attributes: dict[str, Any] = {}
     problems: list[FieldError] = []
     for key, value in pairs:
-        for problem in (key_problem(key.replace("[", "").replace("]", "")), text_problem(value)):
-            if problem:
-                problems.append({"field": key, "message": problem})
+        for found in (key_problem(key.replace("[", "").replace("]", "")), text_problem(value)):
+            if found:
+                problems.append({"field": key, "message": found})
         if key.startswith("attribute[") and key.endswith("]"):
             name = key[len("attribute[") : -1].removesuffix("][").removesuffix("]")
             name = name.split("]", 1)[0]

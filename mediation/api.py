@@ -34,12 +34,12 @@ from mediation.service import CaseNotFoundError, CaseService, NotOfUnitError
 from mediation.store import CaseStore
 from services.audit import AuditTrail
 from services.auth import AuthSettings, Principal, bearer, forbid, require_act, require_read
+from services.errors import Refusal, refusal_body
 from services.mongo import Document
 from services.privacy import Sealer
 
 CaseId = Annotated[str, Path(min_length=1, max_length=80)]
 Make = Callable[[Any], lc.Command]
-_REFUSALS = {404: "case_not_found", 403: "not_of_unit", 409: "illegal_transition"}
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,12 @@ class Guard:
 
 def _acting_as(caller: Principal, mediator_id: str) -> None:
     if mediator_id != caller.subject:
-        raise forbid(f"token of {caller.subject} may not act as {mediator_id}")
+        raise forbid(
+            Refusal.ACTING_AS_OTHER,
+            f"token of {caller.subject} may not act as {mediator_id}",
+            subject=caller.subject,
+            mediator_id=mediator_id,
+        )
 
 
 async def _carry_out(
@@ -67,22 +72,37 @@ async def _carry_out(
 ) -> ActionResult | JSONResponse:
     """Run one action; refusals come back as 404, 403 or 409 and write nothing."""
     if await guard.case_for(caller, case_id, act=True) is None:
-        return _refuse(404, f"no case {case_id}")
+        return _not_found(case_id)
     try:
         result = await guard.cases.act(case_id, make)
     except CaseNotFoundError:
-        return _refuse(404, f"no case {case_id}")
+        return _not_found(case_id)
     except NotOfUnitError as error:
-        return _refuse(403, str(error))
+        params = {"mediator_id": error.mediator_id, "unit_id": error.unit_id}
+        return _refuse(403, Refusal.NOT_OF_UNIT, str(error), **params)
     except lc.IllegalTransitionError as error:
-        return _refuse(409, str(error), state=error.state.value, allowed_actions=error.allowed)
+        return _refuse(
+            409,
+            Refusal.ILLEGAL_TRANSITION,
+            str(error),
+            action=error.action,
+            state=error.state.value,
+            allowed_actions=error.allowed,
+            why=error.why,
+        )
     await guard.audit.record(caller, f"case.{action}", case_id=case_id, unit_id=caller.unit_id)
     return result
 
 
-def _refuse(status: int, message: str, **extra: Any) -> JSONResponse:
-    content = {"error": _REFUSALS[status], "message": message, **extra}
-    return JSONResponse(status_code=status, content=content)
+def _not_found(case_id: str) -> JSONResponse:
+    return _refuse(404, Refusal.CASE_NOT_FOUND, f"no case {case_id}", case_id=case_id)
+
+
+def _refuse(status: int, code: Refusal, message: str, **params: Any) -> JSONResponse:
+    """The parameters also stand at the top level, where clients have read `state` and
+    `allowed_actions` of a 409 since before they were gathered under `params`."""
+    body = refusal_body(code, message, **params)
+    return JSONResponse(status_code=status, content={**body["params"], **body})
 
 
 def _outcome_command(body: Any) -> Make:
@@ -144,7 +164,7 @@ def create_router(
         """State, allowed actions, routing trace and the one timeline across tiers."""
         document = await guard.case_for(caller, case_id, act=False)
         if document is None:
-            return _refuse(404, f"no case {case_id}")
+            return _not_found(case_id)
         return case_view(document)
 
     @router.post("/cases/{case_id}/accept", response_model=ActionResult)
@@ -213,9 +233,14 @@ def create_router(
         opening is audited before the answer leaves."""
         document = await guard.case_for(caller, case_id, act=True)
         if document is None:
-            return _refuse(404, f"no case {case_id}")
-        if document.get("mediator_id") != caller.subject:
-            raise forbid(f"case {case_id} is assigned to {document.get('mediator_id')}")
+            return _not_found(case_id)
+        if (assigned := document.get("mediator_id")) != caller.subject:
+            raise forbid(
+                Refusal.NOT_ASSIGNED,
+                f"case {case_id} is assigned to {assigned}",
+                case_id=case_id,
+                assigned_to=assigned,
+            )
         parties = document["dispute"].get("parties", [])
         await audit.record(caller, "sealed.read", case_id=case_id, unit_id=document["unit_id"])
         return {

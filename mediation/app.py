@@ -135,6 +135,6 @@ def create_app(
         checks={"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: ping(database)},
         lifespan=chain_lifespans(*steps),
     )
-    pages.mount_static(app)
+    pages.install(app)
     app.state.cases = cases
     return app

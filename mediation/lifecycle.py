@@ -8,7 +8,7 @@ state and what may be done instead. The store writes a decision in one condition
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from contracts.events import (
     AgreementFollowedUp,
@@ -32,6 +32,7 @@ from contracts.events import (
 from contracts.vocabulary import (
     AgreementForm,
     AlertKind,
+    AlertTitle,
     CaseState,
     EscalationReason,
     Priority,
@@ -60,12 +61,25 @@ MEDIATOR_ACTIONS = (
 )
 
 
+WHY_REFUSED = {
+    "awaiting_reroute": "waiting for the router to move it one tier up",
+    "busy": "changed by someone else at the same time; try again",
+    "no_deadline_passed": "no deadline passed",
+    "stale_routing": "stale routing",
+}
+"""Why an action is refused beyond the state itself: a code (translated by the consoles), and
+its English."""
+
+
 class IllegalTransitionError(Exception):
-    def __init__(self, action: str, state: CaseState, allowed: list[str], why: str = "") -> None:
+    def __init__(
+        self, action: str, state: CaseState, allowed: list[str], why: str | None = None
+    ) -> None:
         self.action = action
         self.state = state
         self.allowed = allowed
-        detail = f": {why}" if why else ""
+        self.why = why
+        detail = f": {WHY_REFUSED[why]}" if why else ""
         super().__init__(f"cannot {action} a case in state {state.value}{detail}")
 
 
@@ -247,7 +261,7 @@ def allowed_actions(case: Case) -> list[str]:
 
 def _require(case: Case, action: str) -> None:
     if not _allows(case, action):
-        why = "waiting for the router to move it one tier up" if case.awaiting_reroute else ""
+        why = "awaiting_reroute" if case.awaiting_reroute else None
         raise IllegalTransitionError(action, case.state, allowed_actions(case), why)
 
 
@@ -320,8 +334,29 @@ def _envelope(case: Case, action: str, at: datetime) -> dict[str, Any]:
     }
 
 
-def _entry(case: Case, event: str, at: datetime, **details: Any) -> dict[str, Any]:
-    entry = {"at": at, "event": event, "tier": case.tier.value, "unit_id": case.unit_id}
+TimelineEvent = Literal[
+    "assigned",
+    "accepted",
+    "session_held",
+    "resolved",
+    "failed",
+    "escalation_requested",
+    "referred",
+    "withdrawn",
+    "agreement_followed_up",
+    "return_visit",
+    "reopened",
+]
+"""What a timeline entry records; the case page words each (`timeline.<event>`)."""
+
+
+def _entry(case: Case, event: TimelineEvent, at: datetime, **details: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "at": at,
+        "event": event,
+        "tier": case.tier.value,
+        "unit_id": case.unit_id,
+    }
     entry["routing_seq"] = case.routing_seq
     entry.update({k: v for k, v in details.items() if v is not None})
     return entry
@@ -492,7 +527,12 @@ def _visit(case: Case, cmd: RecordVisit) -> Decision:
 
 
 def _alert(
-    case: Case, kind: AlertKind, key: str, at: datetime, title: str, **details: Any
+    case: Case,
+    kind: AlertKind,
+    key: str,
+    at: datetime,
+    title: tuple[AlertTitle, str],
+    **details: Any,
 ) -> AlertRaised:
     alert_id = f"{kind.value}/{case.case_id}/{key}"
     return AlertRaised(
@@ -505,7 +545,8 @@ def _alert(
         unit_id=case.place_id,
         case_id=case.case_id,
         tier=case.tier,
-        title=title,
+        title_code=title[0],
+        title=title[1],
         details={"tracking_number": case.dispute.tracking_number, **details},
     )
 
@@ -527,7 +568,7 @@ def _reopen(case: Case, cmd: Reopen) -> Decision:
         AlertKind.REBOUND,
         cmd.rebound_dispute_id,
         cmd.at,
-        "纠纷反弹：已化解案件被再次反映 (rebound of a resolved case)",
+        (AlertTitle.REBOUND, "纠纷反弹：已化解案件被再次反映 (rebound of a resolved case)"),
         rebound_dispute_id=cmd.rebound_dispute_id,
         resolved_by_unit=case.unit_id,
     )
@@ -540,7 +581,7 @@ def _check_deadlines(case: Case, cmd: CheckDeadlines) -> Decision:
     passed = [reason for due, reason in pending if due <= cmd.at]
     if not passed:
         raise IllegalTransitionError(
-            "escalate", case.state, allowed_actions(case), "no deadline passed"
+            "escalate", case.state, allowed_actions(case), "no_deadline_passed"
         )
     reason = passed[0]
     kind = "acceptance" if reason is EscalationReason.ACCEPTANCE_BREACH else "resolution"
@@ -551,7 +592,10 @@ def _check_deadlines(case: Case, cmd: CheckDeadlines) -> Decision:
         AlertKind.DEADLINE_BREACH,
         f"{case.routing_seq}/{kind}",
         cmd.at,
-        f"案件超期未{'受理' if kind == 'acceptance' else '化解'} ({kind} deadline missed)",
+        (
+            AlertTitle.ACCEPTANCE_MISSED if kind == "acceptance" else AlertTitle.RESOLUTION_MISSED,
+            f"案件超期未{'受理' if kind == 'acceptance' else '化解'} ({kind} deadline missed)",
+        ),
         deadline=kind,
         due_at=due.isoformat(),
         routing_seq=case.routing_seq,
@@ -606,10 +650,13 @@ def assignment_fields(routed: CaseRouted) -> dict[str, Any]:
     }
 
 
+_ASSIGNED: TimelineEvent = "assigned"
+
+
 def assignment_entry(routed: CaseRouted) -> dict[str, Any]:
     return {
         "at": routed.occurred_at,
-        "event": "assigned",
+        "event": _ASSIGNED,
         "tier": routed.tier.value,
         "unit_id": routed.unit_id,
         "mediator_id": routed.mediator_id,
@@ -620,7 +667,7 @@ def assignment_entry(routed: CaseRouted) -> dict[str, Any]:
 def _reroute(case: Case, cmd: Reroute) -> Decision:
     routed = cmd.routed
     if routed.routing_seq <= case.routing_seq or case.state not in REROUTABLE:
-        raise IllegalTransitionError("reroute", case.state, allowed_actions(case), "stale routing")
+        raise IllegalTransitionError("reroute", case.state, allowed_actions(case), "stale_routing")
     return Decision(
         (assigned_event(routed),), assignment_fields(routed), (assignment_entry(routed),)
     )
@@ -666,6 +713,7 @@ def urgent_alert(routed: CaseRouted) -> AlertRaised:
         case_id=routed.case_id,
         tier=routed.tier,
         title=f"紧急风险案件 (urgent risk: {flags or 'urgent'})",
+        title_code=AlertTitle.URGENT_RISK,
         details={
             "tracking_number": routed.dispute.tracking_number,
             "risk_flags": [flag.value for flag in routed.dispute.risk_flags],

@@ -26,6 +26,7 @@ from mediation.lifecycle import (
     assignment_fields,
     decide,
 )
+from services.errors import FieldProblem, problem
 
 OPEN_STATES = (CaseState.ASSIGNED, CaseState.ACCEPTED, CaseState.IN_MEDIATION, CaseState.REOPENED)
 
@@ -191,7 +192,7 @@ class Body(BaseModel):
     @classmethod
     def _not_in_the_future(cls, value: datetime | None) -> datetime | None:
         if value is not None and value > datetime.now(UTC) + MAX_CLOCK_SKEW:
-            raise ValueError("lies in the future")
+            raise problem(FieldProblem.IN_FUTURE, "lies in the future")
         return value
 
     def when(self, now: datetime) -> datetime:

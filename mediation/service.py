@@ -31,6 +31,11 @@ class CaseNotFoundError(Exception):
 class NotOfUnitError(Exception):
     """The acting mediator does not belong to the unit holding the case."""
 
+    def __init__(self, mediator_id: str, unit_id: str) -> None:
+        super().__init__(f"mediator {mediator_id} is not of unit {unit_id}")
+        self.mediator_id = mediator_id
+        self.unit_id = unit_id
+
 
 class Relay:
     """Publishes stored outbox entries to their topics; event ids are kept, so a re-publish
@@ -83,7 +88,7 @@ class CaseService:
             command = make(self._clock())
             mediator_id = getattr(command, "mediator_id", None)
             if mediator_id is not None and not self._is_of_unit(mediator_id, case.unit_id):
-                raise NotOfUnitError(f"mediator {mediator_id} is not of unit {case.unit_id}")
+                raise NotOfUnitError(mediator_id, case.unit_id)
             decision = lifecycle.decide(case, command)
             if await self._write(case, decision, document):
                 after = case_of({**document, **decision.changes, "version": case.version + 1})

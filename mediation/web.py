@@ -16,6 +16,7 @@ from mediation.metrics_store import MetricsStore
 from mediation.models import OPEN_STATES, case_view
 from mediation.store import CaseStore
 from services.auth import AuthSettings, Principal, console_caller, keep_token, require_read
+from services.web.i18n import ZH, pick_language
 from services.web.render import Pages
 
 
@@ -127,7 +128,8 @@ def create_console(
         by_tier = summarise(
             await metrics.documents(chosen.id, None, None, False), chosen.id, "tier"
         )
-        names = {u.id: u.name for u in registry.units.values()}
+        chinese = pick_language(request) == ZH
+        names = {u.id: u.name if chinese else u.name_en for u in registry.units.values()}
         children: list[dict[str, Any]] = [
             {**group, "name": names.get(group["key"], group["key"])} for group in by_unit["groups"]
         ]

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.responses import StreamingResponse
 
 from contracts.ids import UNIT_ID_PATTERN, is_within
@@ -15,6 +15,7 @@ from notifier.store import STREAM_ID_PATTERN, AlertLog, StreamIds, SubscriptionS
 from notifier.stream import alert_events
 from services.audit import AuditTrail
 from services.auth import AuthSettings, Principal, Role, bearer, forbid, require_read
+from services.errors import Refusal, Refused
 
 SubscriptionIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{24}$")]
 
@@ -35,7 +36,7 @@ def create_router(
     async def load(subscription_id: str, caller: Principal) -> Subscription:
         document = await store.get(subscription_id)
         if document is None:
-            raise HTTPException(status_code=404, detail=f"no subscription {subscription_id}")
+            raise _no_subscription(subscription_id)
         require_supervision(caller, document["unit_id"])
         return Subscription.from_document(document)
 
@@ -93,7 +94,7 @@ def create_router(
             details={"subscription_id": subscription_id},
         )
         if not await store.delete(subscription_id):
-            raise HTTPException(status_code=404, detail=f"no subscription {subscription_id}")
+            raise _no_subscription(subscription_id)
         cache.remove(subscription_id)
         return Response(status_code=204)
 
@@ -121,5 +122,15 @@ def create_router(
 def require_supervision(caller: Principal, unit_id: str) -> None:
     """Alerts and subscriptions are for supervisors of the unit's subtree, and admins."""
     if caller.role not in {Role.SUPERVISOR, Role.ADMIN}:
-        raise forbid(f"role {caller.role.value} may not read alerts or subscriptions")
+        raise forbid(
+            Refusal.ROLE_NOT_ALLOWED,
+            f"role {caller.role.value} may not read alerts or subscriptions",
+            role=caller.role.value,
+            allowed_roles=[Role.SUPERVISOR.value, Role.ADMIN.value],
+        )
     require_read(caller, unit_id)
+
+
+def _no_subscription(subscription_id: str) -> Refused:
+    message = f"no subscription {subscription_id}"
+    return Refused(404, Refusal.SUBSCRIPTION_NOT_FOUND, message, subscription_id=subscription_id)

@@ -106,5 +106,5 @@ def create_app(
         checks={"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: ping(database)},
         lifespan=chain_lifespans(open_stores, running_broker(broker, settings), background),
     )
-    pages.mount_static(app)
+    pages.install(app)
     return app

@@ -11,6 +11,9 @@ from pydantic import (
     EmailStr,
     Field,
     HttpUrl,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     field_validator,
     model_validator,
 )
@@ -18,8 +21,21 @@ from pydantic import (
 from contracts.ids import UnitId
 from contracts.registry import hanyin
 from contracts.vocabulary import AlertKind, Priority
+from services.errors import FieldProblem, problem
 
 WebhookFormat = Literal["json", "wecom"]
+
+
+def _email(value: Any, handler: ValidatorFunctionWrapHandler) -> str:
+    """pydantic words a bad address as a generic value error: give it a code of its own."""
+    try:
+        address: str = handler(value)
+    except ValidationError:
+        raise problem(FieldProblem.EMAIL_INVALID, "not a valid e-mail address") from None
+    return address
+
+
+Email = Annotated[EmailStr, WrapValidator(_email)]
 
 
 class _Body(BaseModel):
@@ -42,7 +58,7 @@ class WebhookDelivery(_Body):
 
 class EmailDelivery(_Body):
     type: Literal["email"]
-    to: list[EmailStr] = Field(min_length=1, max_length=20, description="Recipients.")
+    to: list[Email] = Field(min_length=1, max_length=20, description="Recipients.")
 
 
 class StreamDelivery(_Body):
@@ -75,7 +91,7 @@ class SubscriptionIn(_Body):
     @classmethod
     def _known_unit(cls, value: str) -> str:
         if hanyin().unit(value) is None:
-            raise ValueError(f"unknown unit {value!r}")
+            raise problem(FieldProblem.UNKNOWN_UNIT, "unknown unit '{unit_id}'", unit_id=value)
         return value
 
     @field_validator("kinds")
@@ -86,7 +102,10 @@ class SubscriptionIn(_Body):
     @model_validator(mode="after")
     def _digest_needs_a_push_channel(self) -> Self:
         if self.digest_minutes is not None and isinstance(self.delivery, StreamDelivery):
-            raise ValueError("digest_minutes applies to webhook and email deliveries only")
+            raise problem(
+                FieldProblem.DIGEST_NEEDS_PUSH,
+                "digest_minutes applies to webhook and email deliveries only",
+            )
         return self
 
 

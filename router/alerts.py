@@ -7,7 +7,7 @@ the notifier can drop the repeat.
 from datetime import datetime
 
 from contracts.events import AlertRaised, CaseEscalationRequested, CaseRouted
-from contracts.vocabulary import AlertKind, Priority
+from contracts.vocabulary import AlertKind, AlertTitle, Priority
 
 _TIER_NAMES = {"village": "村调委会", "town": "镇矛调中心", "county": "县矛调中心"}
 
@@ -39,6 +39,7 @@ def escalation_alert(
             case_id=request.case_id,
             tier=request.tier,
             title="县级调解未能化解，已无上级可移交 / county tier failed: no higher tier",
+            title_code=AlertTitle.ESCALATED_AT_TOP,
             details=details,
         )
     details |= {"to_tier": routed.tier.value, "to_unit_id": routed.unit_id}
@@ -53,6 +54,7 @@ def escalation_alert(
         tier=routed.tier,
         title=f"案件升级至{_TIER_NAMES.get(routed.tier.value, routed.tier.value)} / "
         f"case escalated to {routed.tier.value} tier",
+        title_code=AlertTitle.ESCALATED,
         details=details,
     )
 
@@ -70,6 +72,7 @@ def saturation_alert(routed: CaseRouted, max_open_cases: int) -> AlertRaised:
         case_id=routed.case_id,
         tier=routed.tier,
         title="调解员案件已满，案件仍留本级 / every mediator of the unit is full; case kept here",
+        title_code=AlertTitle.UNIT_SATURATED,
         details={
             "max_open_cases_per_mediator": max_open_cases,
             "mediator_loads": step.inputs.get("mediator_loads"),

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Path, Query
 
 from contracts.ids import UNIT_ID_PATTERN, ancestors
 from contracts.registry import Registry, UnitKind
@@ -23,6 +23,7 @@ from router.readmodel import ReadModels
 from router.rules import decide
 from router.watch import PolicyHolder
 from services.auth import AuthSettings, bearer
+from services.errors import Refusal, Refused
 
 UnitIdPath = Annotated[str, Path(pattern=UNIT_ID_PATTERN, max_length=80)]
 
@@ -41,7 +42,7 @@ def create_router(
     async def get_unit(unit_id: UnitIdPath) -> UnitView:
         unit = registry.unit(unit_id)
         if unit is None:
-            raise HTTPException(status_code=404, detail=f"no unit {unit_id}")
+            raise Refused(404, Refusal.UNIT_NOT_FOUND, f"no unit {unit_id}", unit_id=unit_id)
         loads = models.load.loads
         return UnitView(
             **UnitSummary.of(unit).model_dump(),
@@ -63,7 +64,7 @@ def create_router(
         at a time: a town has hundreds of grids."""
         parent_id = parent or registry.county.id
         if registry.unit(parent_id) is None:
-            raise HTTPException(status_code=404, detail=f"no unit {parent_id}")
+            raise Refused(404, Refusal.UNIT_NOT_FOUND, f"no unit {parent_id}", unit_id=parent_id)
         found = units_below(registry, parent_id, kind)
         page = found[offset : offset + limit]
         following = offset + limit

@@ -6,7 +6,7 @@ decision records the rule that matched, every rule that matched, the inputs it l
 the policy version. Deadlines run from the report's own time, so a replay reproduces them.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -21,9 +21,10 @@ from contracts.events import (
     deterministic_event_id,
 )
 from contracts.registry import Registry, Unit
-from contracts.vocabulary import Priority, Tier
+from contracts.vocabulary import Category, Priority, RoutingReason, Tier
 from router.assignment import Assignment, assign
 from router.policy import Policy
+from services.web.i18n import english
 
 NEXT_TIER = {Tier.GRID: Tier.VILLAGE, Tier.VILLAGE: Tier.TOWN, Tier.TOWN: Tier.COUNTY}
 
@@ -67,8 +68,12 @@ class Facts:
     rebound: Rebound | None
 
 
-Rule = Callable[[Facts, Policy], str | None]
-"""A tier condition: the reason it matched, in words, or None."""
+Why = tuple[RoutingReason, dict[str, InputValue]]
+"""A reason as a code and the facts it names; the step's English and every console's wording
+come from the translation table (services/web/i18n.py, `route.<code>`)."""
+Rule = Callable[[Facts, Policy], Why | None]
+"""A tier condition: why it matched, or None."""
+R = RoutingReason
 
 
 def locate(dispute: Dispute, registry: Registry) -> Unit | None:
@@ -108,117 +113,97 @@ def facts_of(dispute: Dispute, registry: Registry, rebound: Rebound | None) -> F
     )
 
 
-def _cross_town(f: Facts, p: Policy) -> str | None:
+def _cross_town(f: Facts, p: Policy) -> Why | None:
     if p.county.cross_town and len(f.towns) > 1:
-        return f"parties live in different towns ({', '.join(f.towns)})"
+        return R.CROSS_TOWN, {"towns": list(f.towns)}
     return None
 
 
-def _county_amount(f: Facts, p: Policy) -> str | None:
-    limit = p.county.amount_yuan_at_least
+def _amount(f: Facts, limit: float | None) -> Why | None:
     if limit is not None and f.dispute.amount_yuan >= limit:
-        return f"amount at stake ¥{f.dispute.amount_yuan:,.0f} ≥ ¥{limit:,.0f}"
+        return R.AMOUNT, {"amount_yuan": f.dispute.amount_yuan, "limit": limit}
     return None
 
 
-def _county_people(f: Facts, p: Policy) -> str | None:
-    limit = p.county.people_at_least
+def _people(f: Facts, limit: int | None) -> Why | None:
     if limit is not None and f.dispute.people_involved >= limit:
-        return f"{f.dispute.people_involved} people involved ≥ {limit}"
+        return R.PEOPLE, {"people_involved": f.dispute.people_involved, "limit": limit}
     return None
 
 
-def _county_risk_flag(f: Facts, p: Policy) -> str | None:
+def _county_risk_flag(f: Facts, p: Policy) -> Why | None:
     flags = [flag.value for flag in f.dispute.risk_flags if flag in p.county.risk_flags]
-    return f"risk flag {', '.join(flags)} is a county matter" if flags else None
+    return (R.RISK_FLAG, {"risk_flags": flags}) if flags else None
 
 
-def _county_party_kind(f: Facts, p: Policy) -> str | None:
+def _county_party_kind(f: Facts, p: Policy) -> Why | None:
     kinds = sorted({q.kind.value for q in f.dispute.parties if q.kind in p.county.party_kinds})
-    return f"a party is a {', '.join(kinds)} body" if kinds else None
+    return (R.PARTY_KIND, {"party_kinds": kinds}) if kinds else None
 
 
-def _county_category(f: Facts, p: Policy) -> str | None:
-    if f.dispute.category in p.county.categories:
-        return f"category {f.dispute.category.value} is a county matter"
+def _category(f: Facts, categories: Collection[Category]) -> Why | None:
+    if f.dispute.category in categories:
+        return R.CATEGORY, {"category": f.dispute.category.value}
     return None
 
 
-def _cross_village(f: Facts, p: Policy) -> str | None:
+def _cross_village(f: Facts, p: Policy) -> Why | None:
     if p.town.cross_village and len(f.villages) > 1 and len(f.towns) == 1:
-        return f"parties live in different villages of one town ({', '.join(f.villages)})"
+        return R.CROSS_VILLAGE, {"villages": list(f.villages)}
     return None
 
 
-def _town_amount(f: Facts, p: Policy) -> str | None:
-    limit = p.town.amount_yuan_at_least
-    if limit is not None and f.dispute.amount_yuan >= limit:
-        return f"amount at stake ¥{f.dispute.amount_yuan:,.0f} ≥ ¥{limit:,.0f}"
-    return None
-
-
-def _town_people(f: Facts, p: Policy) -> str | None:
-    limit = p.town.people_at_least
-    if limit is not None and f.dispute.people_involved >= limit:
-        return f"{f.dispute.people_involved} people involved ≥ {limit}"
-    return None
-
-
-def _town_category(f: Facts, p: Policy) -> str | None:
-    if f.dispute.category in p.town.categories:
-        return f"category {f.dispute.category.value} is a town matter"
-    return None
-
-
-def _rebound(f: Facts, p: Policy) -> str | None:
+def _rebound(f: Facts, p: Policy) -> Why | None:
     rb = f.rebound
     if rb is None or rb.resolved_tier not in p.rebound.resolved_at_tiers:
         return None
     if rb.reports >= p.rebound.min_reports:
-        return (
-            f"re-reported {rb.reports} times within {p.rebound.window_days} days after "
-            f"{rb.resolved_case_id} was resolved at {rb.resolved_tier.value} tier"
-        )
+        return R.REBOUND, {
+            "reports": rb.reports,
+            "window_days": p.rebound.window_days,
+            "resolved_case_id": rb.resolved_case_id,
+            "resolved_tier": rb.resolved_tier.value,
+        }
     return None
 
 
 COUNTY_RULES: tuple[tuple[str, Rule], ...] = (
     ("cross_town", _cross_town),
-    ("county_amount", _county_amount),
-    ("county_people", _county_people),
+    ("county_amount", lambda f, p: _amount(f, p.county.amount_yuan_at_least)),
+    ("county_people", lambda f, p: _people(f, p.county.people_at_least)),
     ("county_risk_flag", _county_risk_flag),
     ("county_party_kind", _county_party_kind),
-    ("county_category", _county_category),
+    ("county_category", lambda f, p: _category(f, p.county.categories)),
 )
 TOWN_RULES: tuple[tuple[str, Rule], ...] = (
     ("cross_village", _cross_village),
-    ("town_amount", _town_amount),
-    ("town_people", _town_people),
-    ("town_category", _town_category),
+    ("town_amount", lambda f, p: _amount(f, p.town.amount_yuan_at_least)),
+    ("town_people", lambda f, p: _people(f, p.town.people_at_least)),
+    ("town_category", lambda f, p: _category(f, p.town.categories)),
     ("rebound", _rebound),
 )
 
 
 def _matches(
     facts: Facts, policy: Policy, rules: tuple[tuple[str, Rule], ...]
-) -> list[tuple[str, str]]:
-    return [(rule_id, reason) for rule_id, check in rules if (reason := check(facts, policy))]
+) -> list[tuple[str, Why]]:
+    return [(rule_id, why) for rule_id, check in rules if (why := check(facts, policy))]
 
 
-def choose_tier(facts: Facts, policy: Policy) -> tuple[Tier, str, str, list[str]]:
-    """(tier, rule, reason, every rule that matched), the most severe match first."""
+def choose_tier(facts: Facts, policy: Policy) -> tuple[Tier, str, Why, list[str]]:
+    """(tier, rule, why, every rule that matched), the most severe match first. The reason's
+    facts name the tier it chose."""
     county = _matches(facts, policy, COUNTY_RULES)
     town = _matches(facts, policy, TOWN_RULES)
     matched = [rule_id for rule_id, _ in county + town]
     if facts.place is None:
-        why = "place unclear, needs triage" if facts.dispute.needs_triage else "place not found"
-        return Tier.COUNTY, "unknown_location", f"{why}: the county desk triages", matched
-    if county:
-        return Tier.COUNTY, county[0][0], f"{county[0][1]}: county", matched
-    if town:
-        return Tier.TOWN, town[0][0], f"{town[0][1]}: town", matched
-    reason = "no town or county condition matched: the village where it happened mediates"
-    return Tier.VILLAGE, "village_default", reason, matched
+        unclear = R.PLACE_UNCLEAR if facts.dispute.needs_triage else R.PLACE_NOT_FOUND
+        return Tier.COUNTY, "unknown_location", (unclear, {}), matched
+    for tier, found in ((Tier.COUNTY, county), (Tier.TOWN, town)):
+        if found:
+            rule, (code, params) = found[0]
+            return tier, rule, (code, params | {"tier": tier.value}), matched
+    return Tier.VILLAGE, "village_default", (R.VILLAGE_DEFAULT, {}), matched
 
 
 def priority_of(dispute: Dispute, policy: Policy) -> Priority:
@@ -284,7 +269,7 @@ def decide(
 ) -> Decision:
     dispute = reported.dispute
     facts = facts_of(dispute, registry, situation.rebound)
-    wanted, rule, reason, matched = choose_tier(facts, policy)
+    wanted, rule, why, matched = choose_tier(facts, policy)
     tier, unit = _unit_for(facts.place, wanted, registry)
     assignment = assign(
         registry.mediators_of(unit.id),
@@ -292,13 +277,16 @@ def decide(
         situation.loads,
         policy.assignment.max_open_cases_per_mediator,
     )
+    code, params = why
     # Built without re-validation: every value is typed here, and validating the inputs union
     # value by value was a quarter of a decision's cost. Consumers validate what they read.
     step = RoutingStep.model_construct(
         tier=tier,
         unit_id=unit.id,
         rule=rule,
-        reason=reason,
+        reason=english(f"route.{code}", params),
+        reason_code=code.value,
+        reason_params=params,
         inputs=_facts_inputs(facts, matched, reported.occurred_at) | _assignment_inputs(assignment),
         policy_version=policy.version,
         decided_at=decided_at,
@@ -368,12 +356,17 @@ def escalate(
         "place": place.id if place is not None else None,
         "requested_at": request.occurred_at.isoformat(),
     }
+    params: dict[str, InputValue] = {
+        "escalation_reason": request.reason.value,
+        "from_tier": request.tier.value,
+    }
     step = RoutingStep(
         tier=tier,
         unit_id=unit.id,
         rule=f"escalated_from_{request.tier.value}",
-        reason=f"{request.reason.value.replace('_', ' ')} at {request.tier.value} tier: "
-        "one tier up",
+        reason=english(f"route.{R.ESCALATED}", params),
+        reason_code=R.ESCALATED.value,
+        reason_params=params,
         inputs=inputs | _assignment_inputs(assignment),
         policy_version=policy.version,
         decided_at=decided_at,

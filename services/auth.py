@@ -14,11 +14,12 @@ from enum import StrEnum
 from typing import Any
 
 import jwt
-from fastapi import Depends, HTTPException, Request, Response, status
+from fastapi import Depends, Request, Response, status
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.ids import UNIT_ID_PATTERN, is_within
+from services.errors import Refusal, Refused
 
 ISSUER = "tiaojie"
 
@@ -73,7 +74,9 @@ class Principal(BaseModel):
 
 
 class AuthError(Exception):
-    pass
+    def __init__(self, code: Refusal, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def issue_token(
@@ -97,10 +100,10 @@ def _secret_for(settings: AuthSettings, token: str) -> str:
     try:
         key_id = jwt.get_unverified_header(token).get("kid")
     except jwt.InvalidTokenError as error:
-        raise AuthError(f"invalid token: {error}") from error
+        raise AuthError(Refusal.INVALID_TOKEN, f"invalid token: {error}") from error
     secret = settings.keys().get(str(key_id))
     if secret is None:
-        raise AuthError(f"unknown key id {key_id!r}")
+        raise AuthError(Refusal.UNKNOWN_KEY, f"unknown key id {key_id!r}")
     return secret
 
 
@@ -121,9 +124,9 @@ def verify_token(settings: AuthSettings, token: str) -> Principal:
             token_id=claims["jti"],
         )
     except jwt.ExpiredSignatureError as error:
-        raise AuthError("token expired") from error
+        raise AuthError(Refusal.TOKEN_EXPIRED, "token expired") from error
     except (jwt.InvalidTokenError, KeyError, ValueError) as error:
-        raise AuthError(f"invalid token: {error}") from error
+        raise AuthError(Refusal.INVALID_TOKEN, f"invalid token: {error}") from error
 
 
 COOKIE = "tiaojie_token"
@@ -143,11 +146,11 @@ def token_of(request: Request) -> str | None:
 
 def authenticate(settings: AuthSettings, token: str | None) -> Principal:
     if not token:
-        raise _unauthorized("missing bearer token")
+        raise _unauthorized(Refusal.MISSING_TOKEN, "missing bearer token")
     try:
         return verify_token(settings, token)
     except AuthError as error:
-        raise _unauthorized(str(error)) from error
+        raise _unauthorized(error.code, str(error)) from error
 
 
 def bearer(settings: AuthSettings) -> Any:
@@ -175,34 +178,46 @@ def keep_token(request: Request, response: Response) -> None:
         response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
 
 
-def _unauthorized(reason: str) -> HTTPException:
-    return HTTPException(
-        status_code=status.HTTP_401_UNAUTHORIZED,
-        detail=reason,
+def _unauthorized(code: Refusal, reason: str) -> Refused:
+    return Refused(
+        status.HTTP_401_UNAUTHORIZED,
+        code,
+        reason,
         headers={"WWW-Authenticate": 'Bearer realm="tiaojie"'},
     )
 
 
-def forbid(reason: str) -> HTTPException:
-    return HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail=reason)
+def forbid(code: Refusal, reason: str, **params: Any) -> Refused:
+    """403 naming why in English (`detail`) and as a code with parameters."""
+    return Refused(status.HTTP_403_FORBIDDEN, code, reason, **params)
 
 
 def require_read(principal: Principal, unit_id: str) -> None:
     if not principal.can_read_unit(unit_id):
-        raise forbid(f"{principal.role.value} of {principal.unit_id} may not read unit {unit_id}")
+        raise _outside(principal, unit_id, Refusal.READ_OUTSIDE_UNIT, "read unit")
 
 
 def require_act(principal: Principal, unit_id: str) -> None:
     if not principal.can_act_on_unit(unit_id):
-        raise forbid(
-            f"{principal.role.value} of {principal.unit_id} may not act on cases of {unit_id}"
-        )
+        raise _outside(principal, unit_id, Refusal.ACT_OUTSIDE_UNIT, "act on cases of")
+
+
+def _outside(principal: Principal, unit_id: str, code: Refusal, doing: str) -> Refused:
+    role, own = principal.role.value, principal.unit_id
+    return forbid(
+        code, f"{role} of {own} may not {doing} {unit_id}", role=role, unit_id=own, target=unit_id
+    )
 
 
 def require_role(principal: Principal, *roles: Role) -> None:
     if principal.role not in roles:
-        allowed = ", ".join(role.value for role in roles)
-        raise forbid(f"role {principal.role.value} may not do this (allowed: {allowed})")
+        allowed = [role.value for role in roles]
+        raise forbid(
+            Refusal.ROLE_NOT_ALLOWED,
+            f"role {principal.role.value} may not do this (allowed: {', '.join(allowed)})",
+            role=principal.role.value,
+            allowed_roles=allowed,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

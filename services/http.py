@@ -1,30 +1,42 @@
-"""The HTTP face every service shares: the app factory, /healthz and clear 422 messages."""
+"""The HTTP face every service shares: the app factory, /healthz and clear 422 messages.
+
+Every refusal carries a stable code and its parameters (services/errors.py) beside the English,
+so a console can word it in its own language."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.errors import Refusal, Refused, field_error, refusal_body
 
 HealthCheck = Callable[[], Awaitable[bool]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-def field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
-    """One entry per field, named by its dotted path inside the body."""
+def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """One entry per field, named by its dotted path inside the body, with pydantic's error
+    type as its code and the error's context as its parameters (never the input: it may be a
+    phone number)."""
     result = []
     for error in errors:
-        if error.get("type") == "json_invalid":  # its location is a character offset
-            result.append({"field": "body", "message": f"malformed JSON: {error.get('msg')}"})
+        code, params = str(error.get("type")), error.get("ctx") or {}
+        if code == "json_invalid":  # its location is a character offset
+            message = f"malformed JSON: {error.get('msg')}"
+            result.append(field_error("body", code, message, **params))
             continue
         location = [str(part) for part in error.get("loc", ()) if part != "body"]
-        result.append({"field": ".".join(location) or "body", "message": str(error.get("msg"))})
+        field = ".".join(location) or "body"
+        result.append(field_error(field, code, str(error.get("msg")), **params))
     return result
 
 
@@ -34,6 +46,24 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
         status_code=422,
         content={"error": "invalid_request", "fields": field_errors(error.errors())},
     )
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    """A console page's refusal as a page in the reader's language; every other one as JSON,
+    FastAPI's `{"detail": ...}` plus the code and parameters when the refusal names them."""
+    assert isinstance(error, StarletteHTTPException)
+    render_page = getattr(request.app.state, "refusal_page", None)
+    if render_page is not None and _wants_page(request):
+        page: Response = render_page(request, error)
+        return page
+    if isinstance(error, Refused):
+        return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers)
+    return await http_exception_handler(request, error)
+
+
+def _wants_page(request: Request) -> bool:
+    api = request.url.path.startswith(("/v1/", "/open311/"))
+    return request.method == "GET" and not api and "text/html" in request.headers.get("accept", "")
 
 
 def health_router(checks: dict[str, HealthCheck]) -> APIRouter:
@@ -88,7 +118,8 @@ class BodyLimit:
         await self.app(scope, replaying(body, receive), send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = {"error": "payload_too_large", "message": f"body over {self.max_bytes} bytes"}
+        message = f"body over {self.max_bytes} bytes"
+        body = refusal_body(Refusal.PAYLOAD_TOO_LARGE, message, max_bytes=self.max_bytes)
         await JSONResponse(status_code=413, content=body)(scope, receive, send)
 
 
@@ -138,6 +169,7 @@ def create_service_app(
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.state.broker = broker
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(health_router(checks))
     app.include_router(catalogue_router(broker, title))
     for router in routers:

@@ -9,7 +9,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from fastapi import HTTPException, status
+from fastapi import status
+
+from services.errors import Refusal, Refused
 
 
 @dataclass
@@ -39,8 +41,11 @@ class RateLimiter:
     def enforce(self, key: str) -> None:
         wait_s = self.check(key)
         if wait_s > 0:
-            raise HTTPException(
-                status_code=status.HTTP_429_TOO_MANY_REQUESTS,
-                detail="too many requests; slow down",
-                headers={"Retry-After": str(max(1, math.ceil(wait_s)))},
+            retry_after_s = max(1, math.ceil(wait_s))
+            raise Refused(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                Refusal.TOO_MANY_REQUESTS,
+                "too many requests; slow down",
+                headers={"Retry-After": str(retry_after_s)},
+                retry_after_s=retry_after_s,
             )

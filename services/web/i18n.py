@@ -3,8 +3,9 @@
 A page picks its language from `?lang=`, then the `lang` cookie, then Accept-Language.
 """
 
+import re
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
 from starlette.requests import Request
 
@@ -200,7 +201,265 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
     "channel.grid": ("网格员上报", "Grid report"),
     "channel.petition": ("信访代理", "Petition agent"),
     "channel.open311": ("Open311", "Open311"),
+    "escalation.failed": ("调解不成", "mediation failed"),
+    "escalation.acceptance_deadline_breach": ("超期未受理", "acceptance deadline missed"),
+    "escalation.resolution_deadline_breach": ("超期未化解", "resolution deadline missed"),
+    "role.operator": ("接线员", "operator"),
+    "role.grid_worker": ("网格员", "grid worker"),
+    "role.petition_agent": ("信访代理员", "petition agent"),
+    "role.mediator": ("调解员", "mediator"),
+    "role.supervisor": ("督办人员", "supervisor"),
+    "role.admin": ("管理员", "administrator"),
+    "action.change": ("办理", "Change"),
+    "timeline.assigned": ("分派至调解组织", "Assigned"),
+    "timeline.accepted": ("接案", "Accepted"),
+    "timeline.session_held": ("召开调解会", "Session held"),
+    "timeline.resolved": ("调解成功", "Resolved"),
+    "timeline.failed": ("调解不成", "Failed"),
+    "timeline.escalation_requested": ("申请移交上一级", "Escalation requested"),
+    "timeline.referred": ("移交", "Referred"),
+    "timeline.withdrawn": ("撤回", "Withdrawn"),
+    "timeline.agreement_followed_up": ("协议履行回访", "Agreement followed up"),
+    "timeline.return_visit": ("回访", "Return visit"),
+    "timeline.reopened": ("纠纷反弹，重新办理", "Reopened after a rebound"),
+    "list.sep": ("、", ", "),
+    "list.empty": ("无", "none"),
+    "refused.title": ("无法显示此页", "This page cannot be shown"),
+    # Sentences with facts: `{name}` shows a parameter, `{name:kind}` words it as `<kind>.<value>`.
+    # Routing reasons (contracts.vocabulary.RoutingReason); the English is also the API's `reason`.
+    "route.cross_town": (
+        "当事人分属不同乡镇（{towns}），由{tier:tier}级调解",
+        "parties live in different towns ({towns}): {tier}",
+    ),
+    "route.cross_village": (
+        "当事人分属同一乡镇的不同村（{villages}），由{tier:tier}级调解",
+        "parties live in different villages of one town ({villages}): {tier}",
+    ),
+    "route.amount": (
+        "涉及金额¥{amount_yuan}，不低于¥{limit}，由{tier:tier}级调解",
+        "amount at stake ¥{amount_yuan} ≥ ¥{limit}: {tier}",
+    ),
+    "route.people": (
+        "涉及{people_involved}人，不少于{limit}人，由{tier:tier}级调解",
+        "{people_involved} people involved ≥ {limit}: {tier}",
+    ),
+    "route.risk_flag": (
+        "存在风险情形（{risk_flags:risk}），属{tier:tier}级事项",
+        "risk flag {risk_flags} is a {tier} matter: {tier}",
+    ),
+    "route.party_kind": (
+        "当事人包括{party_kinds:party}，由{tier:tier}级调解",
+        "a party is a {party_kinds} body: {tier}",
+    ),
+    "route.category": (
+        "{category:category}属{tier:tier}级事项",
+        "category {category} is a {tier} matter: {tier}",
+    ),
+    "route.rebound": (
+        "案件 {resolved_case_id} 在{resolved_tier:tier}级化解后，{window_days}天内被再次反映"
+        "{reports}次，由{tier:tier}级调解",
+        "re-reported {reports} times within {window_days} days after {resolved_case_id} was "
+        "resolved at {resolved_tier} tier: {tier}",
+    ),
+    "route.place_unclear": (
+        "地点不明，需要甄别：由县级受理窗口分办",
+        "place unclear, needs triage: the county desk triages",
+    ),
+    "route.place_not_found": (
+        "未找到发生地：由县级受理窗口分办",
+        "place not found: the county desk triages",
+    ),
+    "route.village_default": (
+        "不符合镇级或县级条件：由发生地所在村调解",
+        "no town or county condition matched: the village where it happened mediates",
+    ),
+    "route.escalated": (
+        "{from_tier:tier}级{escalation_reason:escalation}，上移一级",
+        "{escalation_reason:escalation} at {from_tier} tier: one tier up",
+    ),
+    # Alert titles (contracts.vocabulary.AlertTitle), over the alert's details.
+    "alert_title.escalated": (
+        "案件因{reason:escalation}升级至{to_tier:tier}级",
+        "Case moved up to the {to_tier} tier: {reason:escalation}",
+    ),
+    "alert_title.escalated_at_top": (
+        "县级{reason:escalation}，已无上级可移交",
+        "County tier, {reason:escalation}: no higher tier to hand it to",
+    ),
+    "alert_title.acceptance_missed": ("案件超期未受理", "Acceptance deadline missed"),
+    "alert_title.resolution_missed": ("案件超期未化解", "Resolution deadline missed"),
+    "alert_title.urgent_risk": (
+        "紧急风险案件：{risk_flags:risk}",
+        "Urgent risk: {risk_flags:risk}",
+    ),
+    "alert_title.unit_saturated": (
+        "调解员案件已满（每人至多{max_open_cases_per_mediator}件），案件仍留本级",
+        "Every mediator of the unit is full (at most {max_open_cases_per_mediator} cases "
+        "each); the case stays here",
+    ),
+    "alert_title.rebound": (
+        "纠纷反弹：已化解案件被再次反映",
+        "Rebound: a resolved case was reported again",
+    ),
+    # Refusals (services.errors.Refusal), over the body's `params`.
+    "error.missing_token": ("请先登录：缺少访问令牌", "Sign in first: no access token"),
+    "error.invalid_token": (
+        "访问令牌无效，请重新登录",
+        "The access token is not valid; sign in again",
+    ),
+    "error.token_expired": (
+        "访问令牌已过期，请重新登录",
+        "The access token has expired; sign in again",
+    ),
+    "error.unknown_key": (
+        "访问令牌的签名密钥未知，请重新登录",
+        "The access token was signed with an unknown key; sign in again",
+    ),
+    "error.bad_signature": ("请求签名缺失或错误", "Missing or wrong request signature"),
+    "error.read_outside_unit": (
+        "{role:role}（{unit_id}）无权查看 {target} 的信息",
+        "A {role:role} of {unit_id} may not read {target}",
+    ),
+    "error.act_outside_unit": (
+        "{role:role}（{unit_id}）无权办理 {target} 的案件",
+        "A {role:role} of {unit_id} may not act on cases of {target}",
+    ),
+    "error.role_not_allowed": (
+        "{role:role}无权进行此操作，仅限{allowed_roles:role}",
+        "A {role:role} may not do this; only: {allowed_roles:role}",
+    ),
+    "error.acting_as_other": (
+        "当前登录身份为 {subject}，不能以 {mediator_id} 的名义办理",
+        "Signed in as {subject}: may not act as {mediator_id}",
+    ),
+    "error.not_assigned": (
+        "该案件由 {assigned_to} 承办，只有承办人可查看联系方式",
+        "The case is assigned to {assigned_to}; only they open its contacts",
+    ),
+    "error.not_filer": ("{reference} 不是您登记的事项", "You did not file {reference}"),
+    "error.not_of_unit": (
+        "调解员 {mediator_id} 不属于 {unit_id}",
+        "Mediator {mediator_id} is not of {unit_id}",
+    ),
+    "error.http_404": ("没有这个页面", "No such page"),
+    "error.case_not_found": ("未找到案件 {case_id}", "No case {case_id}"),
+    "error.not_found": ("未找到事项 {reference}", "No report {reference}"),
+    "error.unit_not_found": ("未找到单位 {unit_id}", "No unit {unit_id}"),
+    "error.subscription_not_found": (
+        "未找到订阅 {subscription_id}",
+        "No subscription {subscription_id}",
+    ),
+    "error.illegal_transition": (
+        "案件当前状态为“{state:state}”，不能“{action:action}”；"
+        "现在可办理：{allowed_actions:action}{why:why}",
+        "“{action:action}” is not possible while the case is “{state:state}”; "
+        "possible now: {allowed_actions:action}{why:why}",
+    ),
+    "why.awaiting_reroute": ("；案件正等待移交上一级", "; the case is waiting to move one tier up"),
+    "why.busy": (
+        "；案件正被同时办理，请重试",
+        "; the case was changed at the same time, try again",
+    ),
+    "why.no_deadline_passed": ("；尚无超期", "; no deadline has passed"),
+    "why.stale_routing": ("；分流信息已过时", "; the routing is out of date"),
+    "error.payload_too_large": (
+        "提交内容超过 {max_bytes} 字节",
+        "The request is over {max_bytes} bytes",
+    ),
+    "error.too_many_requests": (
+        "提交过于频繁，请 {retry_after_s} 秒后再试",
+        "Too many requests; try again in {retry_after_s} s",
+    ),
+    "error.unavailable": (
+        "暂未保存，请 {retry_after_s} 秒后重试",
+        "Not stored; try again in {retry_after_s} s",
+    ),
+    # Refused fields: our own codes (services.errors.FieldProblem), then pydantic's error types.
+    "invalid.phone_invalid": (
+        "不是有效的手机号或带区号的固定电话",
+        "Not a mainland mobile or landline number",
+    ),
+    "invalid.id_number_invalid": (
+        "不是18位居民身份证号码",
+        "Not an 18-character resident ID number",
+    ),
+    "invalid.id_number_checksum": ("身份证号码校验位不正确", "The ID number fails its check digit"),
+    "invalid.email_invalid": ("不是有效的电子邮箱地址", "Not a valid e-mail address"),
+    "invalid.unknown_village": ("没有这个村（社区）", "Unknown village"),
+    "invalid.unknown_grid": ("没有这个网格", "Unknown grid"),
+    "invalid.unknown_unit": ("没有这个单位：{unit_id}", "Unknown unit {unit_id}"),
+    "invalid.grid_not_in_village": ("该网格不属于 {village_id}", "The grid is not in {village_id}"),
+    "invalid.place_required": (
+        "请选择村（社区），或填写网格编号或地点描述",
+        "Give a village, a grid id or the place as spoken",
+    ),
+    "invalid.in_future": ("时间不能晚于现在", "Must not be in the future"),
+    "invalid.digest_needs_push": (
+        "汇总间隔只适用于网络回调和电子邮件",
+        "Digests apply to webhook and e-mail deliveries only",
+    ),
+    "invalid.lat_long_pair": ("经度和纬度须同时填写", "Latitude and longitude go together"),
+    "invalid.location_required": (
+        "须提供经纬度、地址或地址编号",
+        "A location is required: coordinates, address or address id",
+    ),
+    "invalid.control_character": (
+        "不允许控制字符 {codepoint}",
+        "Control character {codepoint} not allowed",
+    ),
+    "invalid.forbidden_key": (
+        "字段名不能以 $ 开头或包含 .",
+        "Keys may not start with '$' or contain '.'",
+    ),
+    "invalid.nested_too_deeply": ("嵌套层级过深", "Nested too deeply"),
+    "invalid.body_too_large": (
+        "提交内容超过 {max_bytes} 字节",
+        "The request is over {max_bytes} bytes",
+    ),
+    "invalid.key_reused": (
+        "该幂等键已用于另一项提交",
+        "This key was used before for a different request",
+    ),
+    "invalid.missing": ("必填", "Required"),
+    "invalid.extra_forbidden": ("不认识的字段", "Unknown field"),
+    "invalid.json_invalid": ("提交内容不是有效的 JSON", "Malformed JSON"),
+    "invalid.string_type": ("应为文本", "Must be text"),
+    "invalid.string_too_short": ("至少 {min_length} 个字符", "At least {min_length} characters"),
+    "invalid.string_too_long": ("至多 {max_length} 个字符", "At most {max_length} characters"),
+    "invalid.string_pattern_mismatch": ("格式不正确", "Wrong format"),
+    "invalid.int_type": ("应为整数", "Must be a whole number"),
+    "invalid.int_parsing": ("应为整数", "Must be a whole number"),
+    "invalid.int_from_float": ("应为整数", "Must be a whole number"),
+    "invalid.float_type": ("应为数字", "Must be a number"),
+    "invalid.float_parsing": ("应为数字", "Must be a number"),
+    "invalid.finite_number": ("应为有限的数字", "Must be a finite number"),
+    "invalid.greater_than": ("应大于 {gt}", "Must be more than {gt}"),
+    "invalid.greater_than_equal": ("不能小于 {ge}", "Must be at least {ge}"),
+    "invalid.less_than_equal": ("不能大于 {le}", "Must be at most {le}"),
+    "invalid.bool_type": ("应为是或否", "Must be yes or no"),
+    "invalid.bool_parsing": ("应为是或否", "Must be yes or no"),
+    "invalid.enum": ("请从列表中选择", "Choose one of the list"),
+    "invalid.literal_error": ("请从列表中选择", "Choose one of the list"),
+    "invalid.list_type": ("应为列表", "Must be a list"),
+    "invalid.too_short": ("至少 {min_length} 项", "At least {min_length} entries"),
+    "invalid.too_long": ("至多 {max_length} 项", "At most {max_length} entries"),
+    "invalid.datetime_type": ("应为日期和时间", "Must be a date and time"),
+    "invalid.datetime_parsing": ("应为日期和时间", "Must be a date and time"),
+    "invalid.datetime_from_date_parsing": ("应为日期和时间", "Must be a date and time"),
+    "invalid.timezone_aware": ("时间须带时区", "Must include a time zone"),
+    "invalid.model_type": ("应为对象", "Must be an object"),
+    "invalid.model_attributes_type": ("应为对象", "Must be an object"),
+    "invalid.union_tag_invalid": ("“{tag}”不是可选项", "“{tag}” is not one of the choices"),
+    "invalid.union_tag_not_found": ("缺少 {discriminator}", "{discriminator} is missing"),
+    "invalid.url_parsing": ("不是有效的网址", "Not a valid URL"),
+    "invalid.url_scheme": ("网址须以 http 或 https 开头", "The URL must start with http or https"),
+    "invalid.url_type": ("应为网址", "Must be a URL"),
+    "invalid.url_too_long": ("网址过长", "The URL is too long"),
 }
+
+
+PLACEHOLDER: Final = re.compile(r"\{(\w+)(?::(\w+))?\}")
+"""`{name}` or `{name:kind}`; console.js fills them the same way."""
 
 
 class Translator:
@@ -215,6 +474,43 @@ class Translator:
 
     def label(self, kind: str, code: str) -> str:
         return self(f"{kind}.{code}")
+
+    def format(self, key: str, params: Mapping[str, Any], fallback: str | None = None) -> str:
+        """The sentence of `key` with its placeholders filled from `params`; without an entry,
+        `fallback` (the server's English), else the key."""
+        entry = TEXT.get(key)
+        if entry is None:
+            return key if fallback is None else fallback
+        return PLACEHOLDER.sub(
+            lambda found: self._word(params.get(found[1]), found[2]), entry[self._index]
+        )
+
+    def coded(
+        self, prefix: str, code: str | None, params: Mapping[str, Any] | None, fallback: str
+    ) -> str:
+        """A server's fact given as a code (and facts), worded here; facts recorded before
+        they carried codes keep the server's text."""
+        if code is None:
+            return fallback
+        return self.format(f"{prefix}.{code}", params or {}, fallback)
+
+    def _word(self, value: Any, kind: str | None) -> str:
+        if isinstance(value, list | tuple):
+            words = [self._word(item, kind) for item in value]
+            return self("list.sep").join(words) if words else self("list.empty")
+        if value is None:
+            return ""
+        if kind:
+            return TEXT.get(f"{kind}.{value}", (str(value), str(value)))[self._index]
+        if isinstance(value, bool):
+            return str(value).lower()
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return f"{value:,}" if isinstance(value, int | float) else str(value)
+
+    def page_table(self) -> dict[str, str]:
+        """This language's column, for the page's scripts (console.js words errors with it)."""
+        return {key: entry[self._index] for key, entry in TEXT.items()}
 
     @property
     def other_language(self) -> str:
@@ -246,3 +542,11 @@ def _from_accept_language(header: str) -> str:
         if tag.startswith("en"):
             return EN
     return ZH
+
+
+_ENGLISH: Final = Translator(EN)
+
+
+def english(key: str, params: Mapping[str, Any]) -> str:
+    """The English sentence of `key`: what APIs and logs say beside the code."""
+    return _ENGLISH.format(key, params)

@@ -9,8 +9,10 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from services.errors import Refused
 from services.web.i18n import Translator, pick_language
 
 SHARED = Path(__file__).parent
@@ -40,8 +42,26 @@ class Pages:
         self._console = console
         self.links = links or ConsoleLinks()
 
-    def mount_static(self, app: FastAPI) -> None:
+    def install(self, app: FastAPI) -> None:
+        """The shared assets, and refusals of the console's pages shown as pages."""
         app.mount(STATIC_PATH, StaticFiles(directory=SHARED / "static"), name="console-static")
+        app.state.refusal_page = self.refusal_page
+
+    def refusal_page(self, request: Request, error: HTTPException) -> HTMLResponse:
+        """Why a page was refused (no token, outside the jurisdiction...), in the reader's
+        language. A refusal without a code of its own (a page that does not exist) is worded
+        by its status, else shows the server's English."""
+        coded = error if isinstance(error, Refused) else None
+        page = self.render(
+            request,
+            "refused.html",
+            status_code=error.status_code,
+            code=coded.code.value if coded else f"http_{error.status_code}",
+            params=coded.params if coded else {},
+            detail=str(error.detail),
+        )
+        page.headers.update(error.headers or {})
+        return page
 
     def render(
         self, request: Request, template: str, *, status_code: int = 200, **context: Any

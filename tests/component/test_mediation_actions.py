@@ -127,21 +127,36 @@ async def test_refusals_write_nothing(harness: Harness) -> None:
         before = dict(harness.store.cases[decision.case_id])
         missing = await http.post("/v1/cases/nope/accept", json={"mediator_id": MEDIATOR})
         assert missing.status_code == 404
+        assert (missing.json()["error"], missing.json()["params"]) == (
+            "case_not_found",
+            {"case_id": "nope"},
+        )
         other = await http.post(f"{base}/accept", json={"mediator_id": f"med-{TOWN}-1"})
         assert other.status_code == 403
+        assert other.json()["error"] == "act_outside_unit"
+        assert other.json()["params"] == {"role": "mediator", "unit_id": TOWN, "target": JIANGHE}
         early = await http.post(
             f"{base}/outcome", json={"mediator_id": MEDIATOR, "outcome": "failed", "reason": "x"}
         )
         assert early.status_code == 409
         assert early.json()["state"] == "assigned"
         assert early.json()["allowed_actions"] == ["accept", "withdraw"]
+        assert early.json()["error"] == "illegal_transition"
+        assert early.json()["params"] == {
+            "action": "fail",
+            "state": "assigned",
+            "allowed_actions": ["accept", "withdraw"],
+            "why": None,
+        }
         bad = await http.post(
             f"{base}/outcome", json={"mediator_id": MEDIATOR, "outcome": "resolved"}
         )
         assert bad.status_code == 422
         assert {f["field"] for f in bad.json()["fields"]} == {"agreement", "summary"}
+        assert {f["code"] for f in bad.json()["fields"]} == {"missing"}
         tag = await http.post(f"{base}/outcome", json={"mediator_id": MEDIATOR, "outcome": "x"})
         assert [f["field"] for f in tag.json()["fields"]] == ["outcome"]
+        assert [f["code"] for f in tag.json()["fields"]] == ["union_tag_invalid"]
         extra = await http.post(f"{base}/accept", json={"mediator_id": MEDIATOR, "x": 1})
         assert extra.status_code == 422
         assert harness.store.cases[decision.case_id] == before

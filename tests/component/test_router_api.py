@@ -86,7 +86,12 @@ async def test_explain_refuses_unknown_fields_naming_them(client: httpx.AsyncCli
     )
     assert response.status_code == 422
     assert response.json()["fields"] == [
-        {"field": "villag_id", "message": "Extra inputs are not permitted"}
+        {
+            "field": "villag_id",
+            "message": "Extra inputs are not permitted",
+            "code": "extra_forbidden",  # for consoles that word it in their own language
+            "params": {},
+        }
     ]
 
 

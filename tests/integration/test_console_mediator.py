@@ -1,5 +1,6 @@
 """The mediator desk and the supervisor's metrics page in a real browser, on the real servers."""
 
+import re
 import uuid
 from typing import Any
 
@@ -8,6 +9,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from services.auth import Role
+from services.web.i18n import TEXT
 from tests.auth import as_needed, mediator_token, token
 from tests.factories import JIANGHE, hotline_body
 from tests.integration.browser import browser, new_page, screenshot
@@ -63,6 +65,7 @@ async def test_mediator_accepts_records_and_resolves_and_metrics_follow(
     await row.get_by_role("link").click()
     await expect(page.locator("#state")).to_have_attribute("data-state", "assigned")
     await expect(page.locator("#trace")).to_contain_text("village_default")
+    await expect(page.locator("#trace .reason")).to_have_text(TEXT["route.village_default"][0])
     await page.click("#do-accept")
     await expect(page.locator("#state")).to_have_attribute("data-state", "accepted")
     await expect(page.locator("#do-accept")).to_have_count(0)
@@ -92,3 +95,30 @@ async def test_mediator_accepts_records_and_resolves_and_metrics_follow(
 
     await eventually(counted, what="the resolution in the metrics page")
     await screenshot(supervisor, "supervisor-metrics")
+
+
+async def test_refusals_on_the_case_page_say_why_in_chinese(stack: Stack, browser: Browser) -> None:
+    case = await file_case(stack)
+    mediation, mediator = stack.urls["mediation"], case["mediator_id"]
+    page = await new_page(browser)
+    await page.goto(
+        f"{mediation}/cases/{case['case_id']}?mediator={mediator}&token={mediator_token(mediator)}"
+    )
+    await expect(page.locator("#state")).to_have_attribute("data-state", "assigned")
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
+        accepted = await client.post(
+            f"{mediation}/v1/cases/{case['case_id']}/accept", json={"mediator_id": mediator}
+        )
+    assert accepted.status_code == 200, accepted.text
+    await page.click("#do-accept")  # the page still offers it: the 409 must say why
+    refusal = page.locator('#actions > .error[data-for="body"]')
+    await expect(refusal).to_have_text(
+        re.compile("^案件当前状态为“已接案”，不能“接案”；现在可办理：记录调解会、")
+    )
+    await page.reload()
+    await page.fill("#participants", "")
+    await page.click("#do-session")
+    beside = page.locator('.error[data-for="participants"]')
+    await expect(beside).to_have_text(TEXT["invalid.too_short"][0].replace("{min_length}", "1"))
+    await expect(page.locator("#state")).to_have_attribute("data-state", "accepted")
+    await screenshot(page, "mediator-case-refused")

@@ -55,7 +55,7 @@ async def test_a_refused_input_shows_its_message_beside_the_field(
     await fill_call(page, phone="call me")
     await page.click("button[type=submit]")
     message = page.locator('.error[data-for="parties.0.phone"]')
-    await expect(message).not_to_be_empty()
+    await expect(message).to_have_text(TEXT["invalid.phone_invalid"][0])  # worded by its code
     await expect(page.locator("#party-0-phone")).to_have_attribute("aria-invalid", "true")
     await expect(page.locator("#done")).to_be_hidden()
     await screenshot(page, "operator-console-refused-360px")

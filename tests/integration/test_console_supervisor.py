@@ -31,6 +31,7 @@ async def test_urgent_risk_alert_appears_without_reloading(stack: Stack, browser
     case_id = answer.json()["dispute_id"]
     alert = page.locator("#alerts li", has=page.locator(f'a[href$="{case_id}"]'))
     await expect(alert).to_contain_text("紧急风险", timeout=30_000)
+    await expect(alert).to_contain_text("紧急风险案件：持械")  # its title, worded here
     await expect(page.locator("#no-alerts")).to_be_hidden()
     assert JIANGHE in await alert.inner_text()
     await screenshot(page, "supervisor-console")

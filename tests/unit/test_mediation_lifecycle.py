@@ -166,6 +166,7 @@ def test_acceptance_breach_escalates_once_and_waits_for_the_router() -> None:
     assert escalation.reason is EscalationReason.ACCEPTANCE_BREACH
     assert isinstance(alert, AlertRaised)
     assert (alert.kind, alert.unit_id) == (AlertKind.DEADLINE_BREACH, case.place_id)
+    assert alert.title_code == "acceptance_missed"
     assert decision.changes["next_deadline_at"] is None
     assert decision.changes["awaiting_reroute"] is True
     escalated = replace(case, breaches=decision.changes["breaches"], awaiting_reroute=True)

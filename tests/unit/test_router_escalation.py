@@ -8,7 +8,9 @@ from contracts.vocabulary import AlertKind, EscalationReason, Tier
 from router.alerts import escalation_alert
 from router.policy import Policy
 from router.rules import escalate, route
+from services.web.i18n import ZH, Translator
 from tests.factories import JIANGHE, reported
+from tests.wording import assert_reason_worded
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 POLICY = Policy()
@@ -44,6 +46,8 @@ def test_failed_village_case_goes_to_its_town_with_the_trace_appended() -> None:
     assert step.rule == "escalated_from_village"
     assert step.inputs["escalation_reason"] == "failed"
     assert step.inputs["from_unit_id"] == JIANGHE
+    assert (step.reason_code, step.reason_params["from_tier"]) == ("escalated", "village")
+    assert_reason_worded(step)
     assert second.mediator_id is not None
     assert second.mediator_id.startswith("med-hanyin-shuangru-")
     assert second.resolution_due_at == later + timedelta(days=15)
@@ -64,6 +68,8 @@ def test_town_deadline_breach_goes_to_the_county() -> None:
     alert = escalation_alert(request, second, NOW)
     assert (alert.kind, alert.unit_id, alert.tier) == (AlertKind.ESCALATION, JIANGHE, Tier.COUNTY)
     assert alert.alert_id == escalation_alert(request, second, NOW + timedelta(hours=1)).alert_id
+    title = Translator(ZH).coded("alert_title", alert.title_code, alert.details, alert.title)
+    assert title == "案件因超期未化解升级至县级"  # its code and details, worded
 
 
 def test_county_is_the_top_and_only_alerts() -> None:
@@ -78,6 +84,7 @@ def test_county_is_the_top_and_only_alerts() -> None:
         first.case_id,
     )
     assert alert.alert_id.endswith(":top")
+    assert alert.title_code == "escalated_at_top"
 
 
 def test_escalation_is_reproducible() -> None:

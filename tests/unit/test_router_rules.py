@@ -11,6 +11,7 @@ from contracts.vocabulary import Category, HouseholdColor, PartyKind, Priority, 
 from router.policy import Policy
 from router.rules import Rebound, Situation, decide, route
 from tests.factories import JIANGHE, reported
+from tests.wording import assert_reason_worded
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 SHUANGRU = "hanyin-shuangru"
@@ -178,6 +179,7 @@ def test_tier_rules(fields: dict[str, Any], tier: Tier, unit_id: str, rule: str)
     assert isinstance(matched, list)
     if rule not in ("village_default", "unknown_location"):
         assert matched[0] == rule
+    assert_reason_worded(step)
 
 
 def test_every_matching_rule_is_recorded_with_the_inputs_it_looked_at() -> None:
@@ -211,6 +213,7 @@ def test_rebound_rule(rebound: Rebound, tier: Tier, rule: str) -> None:
     assert (decision.tier, decision.trace[-1].rule) == (tier, rule)
     assert decision.rebound_of == "c0"  # every re-report after "resolved" is a rebound
     assert decision.trace[-1].inputs["rebound_reports"] == rebound.reports
+    assert_reason_worded(decision.trace[-1])
 
 
 @pytest.mark.parametrize("flag", [f for f in RiskFlag if f is not RiskFlag.GROUP_INCIDENT])

@@ -1,22 +1,75 @@
-// Shared helpers for the consoles: JSON forms that show each refused field beside its input.
+// Shared helpers for the consoles: JSON forms that show each refused field beside its input,
+// and the servers' codes worded in the page's language.
 "use strict";
 
-window.tiaojie = {
-  /** Shows the 422 messages next to their fields; returns true when there were any. */
-  showFieldErrors(form, body) {
-    form.querySelectorAll(".error[data-for]").forEach((el) => { el.textContent = ""; });
-    form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
-    const fields = (body && body.fields) || [];
-    for (const { field, message } of fields) {
-      const slot = form.querySelector(`.error[data-for="${CSS.escape(field)}"]`)
-        || form.querySelector('.error[data-for="body"]');
-      if (slot) slot.textContent = message;
-      const input = form.querySelector(`[name="${CSS.escape(field)}"]`);
-      if (input) input.setAttribute("aria-invalid", "true");
+(() => {
+  // The page's column of the translation table (services/web/i18n.py), embedded by the layout.
+  // Servers answer with codes and facts; they are worded here the way the server words its
+  // pages: `{name}` shows a fact, `{name:kind}` words it as the entry `<kind>.<value>`.
+  let wording = null;
+  const entries = () => {
+    wording ??= JSON.parse(document.getElementById("i18n")?.textContent || "{}");
+    return wording;
+  };
+  const PLACEHOLDER = /\{(\w+)(?::(\w+))?\}/g;
+
+  function word(value, kind) {
+    if (Array.isArray(value)) {
+      return value.length ? value.map((item) => word(item, kind)).join(entries()["list.sep"])
+        : entries()["list.empty"];
     }
-    return fields.length > 0;
-  },
-};
+    if (value === null || value === undefined) return "";
+    if (kind) return entries()[`${kind}.${value}`] ?? String(value);
+    if (typeof value === "number") return value.toLocaleString("en-US");
+    return String(value);
+  }
+
+  window.tiaojie = {
+    /** The sentence of `key` with its facts filled in; `fallback` when the table lacks it. */
+    format(key, params, fallback) {
+      const sentence = entries()[key];
+      if (sentence === undefined) return fallback ?? key;
+      return sentence.replace(PLACEHOLDER, (_, name, kind) => word((params || {})[name], kind));
+    },
+
+    /** A fact the server gave as a code; older facts without one keep the server's text. */
+    coded(prefix, code, params, fallback) {
+      return code ? this.format(`${prefix}.${code}`, params, fallback) : fallback;
+    },
+
+    /** Why a whole request was refused: by its code, else the server's English, else `fallback`. */
+    refusal(body, fallback) {
+      const english = [body && body.message, body && body.detail, fallback]
+        .find((text) => typeof text === "string" && text);
+      return this.coded("error", body && body.error, body && body.params, english);
+    },
+
+    /** Shows the 422 messages next to their fields; returns true when there were any. */
+    showFieldErrors(form, body) {
+      form.querySelectorAll(".error[data-for]").forEach((el) => { el.textContent = ""; });
+      form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+      const fields = (body && body.fields) || [];
+      for (const { field, code, params, message } of fields) {
+        const slot = form.querySelector(`.error[data-for="${CSS.escape(field)}"]`)
+          || form.querySelector('.error[data-for="body"]');
+        if (slot) slot.textContent = this.coded("invalid", code, params, message);
+        const input = form.querySelector(`[name="${CSS.escape(field)}"]`);
+        if (input) input.setAttribute("aria-invalid", "true");
+      }
+      return fields.length > 0;
+    },
+
+    /** A refused request: each refused field beside its input, else why in the general slot
+     * (the form's own, or `slot`). */
+    showRefusal(form, body, fallback, slot) {
+      const general = slot || form.querySelector('.error[data-for="body"]');
+      if (general) general.textContent = "";
+      if (!this.showFieldErrors(form, body) && general) {
+        general.textContent = this.refusal(body, fallback);
+      }
+    },
+  };
+})();
 
 // The caller's token: given once as `?token=...`, then kept in localStorage (the server keeps
 // it in a cookie for pages and live streams). Every fetch carries it as a bearer token.
