@@ -196,12 +196,13 @@ class Postgres:
                 self._tool("createdb", *connect, DATABASE), log=self.setup_log, cwd=self.data.parent
             )
 
-
     def _ensure_containment_indexes(self) -> None:
         """GIN twins for FerretDB's indexes, so its equality filters are index lookups."""
         connect = ["-h", HOST, "-p", str(self.port), "-U", "postgres", "-d", DATABASE]
         command = self._tool("psql", *connect, "-X", "-q", "-v", "ON_ERROR_STOP=1")
-        process.run([*command, "-f", str(self.indexes_sql)], log=self.setup_log, cwd=self.data.parent)
+        process.run(
+            [*command, "-f", str(self.indexes_sql)], log=self.setup_log, cwd=self.data.parent
+        )
 
 
 def _bin_dir(version: str | None = None) -> Path | None:
