@@ -108,7 +108,8 @@ async def _delete_run_topics(bootstrap: str) -> None:
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        await admin.delete_topics([name for name in topics.ALL if name in existing])
+        run_topics = (*topics.ALL, topics.CONFIG)
+        await admin.delete_topics([name for name in run_topics if name in existing])
     finally:
         await admin.close()
 
