@@ -4,7 +4,8 @@ reads it and answers questions about it (no I/O after loading).
 """
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -103,6 +104,13 @@ class Registry:
     def children_of(self, unit_id: str, kind: UnitKind | None = None) -> list[Unit]:
         units = [self.units[child] for child in self.children.get(unit_id, ())]
         return [unit for unit in units if kind is None or unit.kind == kind]
+
+    def with_mediators(self, unit_id: str, mediators: Sequence[Mediator]) -> "Registry":
+        """A copy in which exactly `mediators` serve `unit_id`; one who served another unit
+        serves only this one now. The registry itself never changes (it is shared)."""
+        kept = {key: m for key, m in self.mediators.items() if m.unit_id != unit_id}
+        kept.update({m.id: replace(m, unit_id=unit_id) for m in mediators})
+        return replace(self, mediators=kept)
 
 
 def _parse(raw: dict[str, object]) -> Registry:

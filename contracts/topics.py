@@ -26,5 +26,12 @@ AUDIT: Final = f"{NAMESPACE}.audit"
 DEAD_LETTER: Final = f"{NAMESPACE}.deadletter"
 """Events no handler could process, with the reason and origin in headers."""
 
+CONFIG: Final = f"{NAMESPACE}.config"
+"""PolicyChanged and MediatorsChanged, from the router's admin endpoints and its policy file.
+One partition, so every replica applies the changes in the same order, and kept for ever: a
+starting router replays it from the beginning (conditional changes decide the same way on
+every replay, which a compacted topic could not promise once it dropped earlier changes)."""
+
 ALL: Final = (DISPUTES_REPORTED, CASES_ROUTED, CASES_LIFECYCLE, ALERTS, AUDIT, DEAD_LETTER)
 PARTITIONS: Final = 4
+"""Partitions of every topic in ALL; CONFIG has one."""

@@ -21,7 +21,9 @@ from services.audit import Auditor, AuditTrail
 from services.auth import AuthSettings
 from services.broker import create_broker, running_broker
 from services.consumer import subscribe_batch
+from services.follow import TopicFollower, following
 from services.http import chain_lifespans, create_service_app
+from services.jurisdiction import Jurisdiction
 from services.logging import configure_logging
 from services.mongo import create_mongo_client, ping
 from services.privacy import Sealer
@@ -83,7 +85,11 @@ def create_app(
     )
     relay = Relay(store, publishers)
     clock = clock or _utc_now
-    cases = CaseService(store, relay, registry or hanyin(), clock, logger)
+    jurisdiction = Jurisdiction(registry or hanyin(), logger)
+    follower = TopicFollower(
+        settings.kafka_bootstrap_servers, topics.CONFIG, jurisdiction.apply_record, logger
+    )
+    cases = CaseService(store, relay, jurisdiction, clock, logger)
     subscribe_batch(
         broker,
         topics.CASES_ROUTED,
@@ -120,10 +126,15 @@ def create_app(
 
         return step()
 
-    steps = [open_store, running_broker(broker, settings)]
+    # The mediators admins changed are known before the first action is checked.
+    steps = [
+        following(follower, settings.kafka_bootstrap_servers, settings.config_wait_s),
+        open_store,
+        running_broker(broker, settings),
+    ]
     if sweep:
         steps.append(running_sweeper(cases, recorder, settings, logger))
-    console, pages = create_console(store, metrics, hanyin(), auth)
+    console, pages = create_console(store, metrics, jurisdiction, auth)
     app = create_service_app(
         broker=broker,
         title="tiaojie mediation",

@@ -12,11 +12,11 @@ from pydantic import TypeAdapter
 
 from contracts import topics
 from contracts.events import AlertRaised, CaseRouted, Event, LifecycleEvent
-from contracts.registry import Registry
 from mediation import lifecycle
 from mediation.lifecycle import Command, Decision, IllegalTransitionError
 from mediation.models import ActionResult, case_of, outbox_entries
 from mediation.store import CaseStore
+from services.jurisdiction import Jurisdiction
 from services.mongo import Document
 from services.publishing import EventPublisher
 
@@ -68,13 +68,13 @@ class CaseService:
         self,
         store: CaseStore,
         relay: Relay,
-        registry: Registry,
+        jurisdiction: Jurisdiction,
         clock: Callable[[], datetime],
         logger: structlog.stdlib.BoundLogger,
     ) -> None:
         self._store = store
         self._relay = relay
-        self._registry = registry
+        self._jurisdiction = jurisdiction
         self._clock = clock
         self._log = logger
 
@@ -106,7 +106,8 @@ class CaseService:
         raise IllegalTransitionError("change", case.state, lifecycle.allowed_actions(case), "busy")
 
     def _is_of_unit(self, mediator_id: str, unit_id: str) -> bool:
-        mediator = self._registry.mediators.get(mediator_id)
+        # The registry in force: an admin may have changed the unit's mediators since start.
+        mediator = self._jurisdiction.current.mediators.get(mediator_id)
         return mediator is not None and mediator.unit_id == unit_id
 
     async def _write(self, case: lifecycle.Case, decision: Decision, document: Document) -> bool:

@@ -39,3 +39,8 @@ class MediationSettings(ServiceSettings):
         "another consumer finishes it.",
     )
     sweep_batch: int = Field(default=100, ge=1, le=1000)
+    config_wait_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long start-up may take to read back the mediators admins changed.",
+    )

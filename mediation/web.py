@@ -9,13 +9,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from contracts.ids import UNIT_ID_PATTERN
-from contracts.registry import Registry
 from contracts.vocabulary import AgreementForm, ReferralTarget, Satisfaction
 from mediation.metrics import summarise
 from mediation.metrics_store import MetricsStore
 from mediation.models import OPEN_STATES, case_view
 from mediation.store import CaseStore
 from services.auth import AuthSettings, Principal, console_caller, keep_token, require_read
+from services.jurisdiction import Jurisdiction
 from services.web.i18n import ZH, pick_language
 from services.web.render import Pages
 
@@ -54,8 +54,9 @@ def _escape(text: str) -> str:
 
 
 def create_console(
-    store: CaseStore, metrics: MetricsStore, registry: Registry, auth: AuthSettings
+    store: CaseStore, metrics: MetricsStore, jurisdiction: Jurisdiction, auth: AuthSettings
 ) -> tuple[APIRouter, Pages]:
+    registry = jurisdiction.current  # units do not change while running; mediators may
     pages = Pages(Path(__file__).with_name("templates"), console="mediator")
     router = APIRouter(include_in_schema=False)
     bodies = [u for u in registry.units.values() if u.kind in ("county", "town", "village")]
@@ -84,7 +85,7 @@ def create_console(
                 "desk.html",
                 unit=chosen,
                 units=bodies,
-                mediators=registry.mediators_of(chosen.id),
+                mediators=jurisdiction.current.mediators_of(chosen.id),
                 mediator=mediator or "",
                 rows=rows,
             ),

@@ -1,22 +1,21 @@
-"""Router HTTP endpoints: browse the jurisdiction, explain a decision, read the policy."""
+"""Router HTTP endpoints: browse the jurisdiction, explain a decision (the policy and the
+mediators of a unit are read and changed in router/admin_api.py)."""
 
-from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from contracts.ids import UNIT_ID_PATTERN, ancestors
-from contracts.registry import Registry, UnitKind
+from contracts.ids import UNIT_ID_PATTERN
+from contracts.registry import UnitKind
 from router.models import (
     ExplainRequest,
     Explanation,
-    MediatorView,
-    PolicyView,
     UnitPage,
     UnitSummary,
     UnitView,
+    unit_view,
     units_below,
 )
 from router.readmodel import ReadModels
@@ -24,34 +23,27 @@ from router.rules import decide
 from router.watch import PolicyHolder
 from services.auth import AuthSettings, bearer
 from services.errors import Refusal, Refused
+from services.jurisdiction import Jurisdiction
 
 UnitIdPath = Annotated[str, Path(pattern=UNIT_ID_PATTERN, max_length=80)]
 
 
 def create_router(
-    registry: Registry,
+    jurisdiction: Jurisdiction,
     policies: PolicyHolder,
     models: ReadModels,
     clock: Callable[[], datetime],
     auth: AuthSettings,
 ) -> APIRouter:
-    """Every role reads the jurisdiction and the policy; each call must carry a token."""
+    """Every role reads the jurisdiction; each call must carry a token."""
     router = APIRouter(prefix="/v1", tags=["router"], dependencies=[bearer(auth)])
 
     @router.get("/units/{unit_id}", response_model=UnitView)
     async def get_unit(unit_id: UnitIdPath) -> UnitView:
-        unit = registry.unit(unit_id)
-        if unit is None:
+        view = unit_view(jurisdiction.current, unit_id, models.load.loads)
+        if view is None:
             raise Refused(404, Refusal.UNIT_NOT_FOUND, f"no unit {unit_id}", unit_id=unit_id)
-        loads = models.load.loads
-        return UnitView(
-            **UnitSummary.of(unit).model_dump(),
-            ancestors=ancestors(unit_id)[1:],
-            children=dict(Counter(child.kind for child in registry.children_of(unit_id))),
-            mediators=[
-                MediatorView.of(m, loads.get(m.id, 0)) for m in registry.mediators_of(unit_id)
-            ],
-        )
+        return view
 
     @router.get("/units", response_model=UnitPage)
     async def list_units(
@@ -62,6 +54,7 @@ def create_router(
     ) -> UnitPage:
         """Units below `parent` (direct children, or every unit of `kind` below it), a page
         at a time: a town has hundreds of grids."""
+        registry = jurisdiction.current
         parent_id = parent or registry.county.id
         if registry.unit(parent_id) is None:
             raise Refused(404, Refusal.UNIT_NOT_FOUND, f"no unit {parent_id}", unit_id=parent_id)
@@ -83,6 +76,7 @@ def create_router(
         reported = body.as_reported()
         policy = policies.current
         situation = models.situation(reported.dispute, reported.occurred_at, policy)
+        registry = jurisdiction.current
         decision = decide(reported, policy, registry, clock(), situation)
         routed = decision.routed
         assert routed is not None
@@ -100,17 +94,6 @@ def create_router(
             saturated=decision.saturated,
             policy_version=policy.version,
             trace=list(routed.trace),
-        )
-
-    @router.get("/policy", response_model=PolicyView)
-    async def policy_in_force() -> PolicyView:
-        policy = policies.current
-        return PolicyView(
-            version=policy.version,
-            path=str(policies.path),
-            loaded_at=policies.loaded_at,
-            rejected=policies.rejected,
-            policy=policy.model_dump(mode="json"),
         )
 
     return router

@@ -6,33 +6,78 @@ from fastapi.middleware.cors import CORSMiddleware
 from pydantic import TypeAdapter
 
 from contracts import topics
+from contracts.admin import PolicyChanged
+from contracts.audit import AuditRecorded
 from contracts.events import AlertRaised, CaseRouted, DisputeReported, LifecycleEvent
 from contracts.registry import Registry, hanyin
 from router.api import create_router
+from router.changes import SharedConfig
 from router.feed import ReadModelFeed, feeding
 from router.handlers import DisputeRouter
+from router.mediators_api import create_mediators_router
+from router.policy_api import create_policy_router
 from router.readmodel import ReadModels
 from router.settings import RouterSettings
 from router.watch import PolicyHolder, watching
+from services.audit import Auditor, AuditTrail
 from services.auth import AuthSettings
 from services.broker import create_broker, running_broker
 from services.consumer import subscribe_batch
+from services.follow import TopicFollower, following
 from services.http import chain_lifespans, create_service_app
+from services.jurisdiction import Jurisdiction
 from services.logging import configure_logging
+from services.mongo import closing, create_mongo_client, ping
 from services.publishing import EventPublisher
 from services.web.render import ConsoleLinks
 
 
 def create_app(
-    settings: RouterSettings | None = None, *, registry: Registry | None = None
+    settings: RouterSettings | None = None,
+    *,
+    registry: Registry | None = None,
+    audit: AuditTrail | None = None,
+    share_changes: bool = True,
 ) -> FastAPI:
-    """Refuses to start (PolicyError naming the field) when the policy file is invalid."""
+    """Refuses to start (PolicyError naming the field) when the policy file is invalid.
+    `audit` replaces MongoDB and the audit topic, and `share_changes=False` applies admin
+    changes in this process only instead of through the config topic (component tests)."""
     settings = settings or RouterSettings()
     logger = configure_logging(settings.service_name, settings.log_level)
-    registry = registry or hanyin()
     policies = PolicyHolder(settings.policy_path, logger)
+    jurisdiction = Jurisdiction(registry or hanyin(), logger)
     models = ReadModels()
     broker = create_broker(settings, logger)
+    client = create_mongo_client(settings)
+    database = client[settings.mongodb_database]
+    audit = audit or Auditor(
+        database,
+        EventPublisher(
+            broker.publisher(
+                topics.AUDIT,
+                schema=AuditRecorded,
+                title="Audit",
+                description="Each routing decision, and each change of the policy or mediators.",
+            )
+        ),
+    )
+    config = EventPublisher(
+        broker.publisher(
+            topics.CONFIG,
+            schema=PolicyChanged,
+            title="Config",
+            description="PolicyChanged and MediatorsChanged, in the order every router applies.",
+        )
+    )
+    shared = SharedConfig(
+        policies=policies,
+        jurisdiction=jurisdiction,
+        publish=config.publish if share_changes else None,
+        audit=audit,
+        service=settings.service_name,
+        logger=logger,
+        confirm_s=settings.change_confirm_s,
+    )
 
     def clock() -> datetime:
         return datetime.now(UTC)
@@ -54,10 +99,12 @@ def create_app(
                 description="Escalations and saturated units, for the supervisors above.",
             )
         ),
+        audit=audit,
         policies=policies,
-        registry=registry,
+        jurisdiction=jurisdiction,
         models=models,
         clock=clock,
+        service=settings.service_name,
     )
     subscribe_batch(
         broker,
@@ -80,16 +127,29 @@ def create_app(
         logger=logger,
         description="Re-routes a case one tier up when mediation asks for an escalation.",
     )
-    feed = ReadModelFeed(settings.kafka_bootstrap_servers, models, logger)
+    bootstrap = settings.kafka_bootstrap_servers
+    feed = ReadModelFeed(bootstrap, models, logger)
+    follower = TopicFollower(bootstrap, topics.CONFIG, shared.apply_record, logger)
+    auth = AuthSettings()
     app = create_service_app(
         broker=broker,
         title="tiaojie router",
-        routers=[create_router(registry, policies, models, clock, AuthSettings())],
-        checks={"kafka": lambda: broker.ping(timeout=2.0)},
+        routers=[
+            create_router(jurisdiction, policies, models, clock, auth),
+            create_policy_router(shared, audit, auth),
+            create_mediators_router(shared, models, audit, auth),
+        ],
+        checks={"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: ping(database)},
         lifespan=chain_lifespans(
-            watching(policies, settings.policy_poll_s),
-            feeding(feed, settings.kafka_bootstrap_servers, settings.read_model_wait_s, logger),
+            # The changes admins made come first: no case is routed under the seed policy
+            # once a replica knows better.
+            following(follower, bootstrap, settings.config_wait_s),
+            feeding(feed, bootstrap, settings.read_model_wait_s, logger),
             running_broker(broker, settings),
+            watching(
+                policies, settings.policy_poll_s, shared.share_file if share_changes else None
+            ),
+            closing(client),
         ),
     )
     # The consoles of the other services read the units API from the browser.
@@ -101,5 +161,7 @@ def create_app(
         allow_headers=["Authorization"],
     )
     app.state.policies = policies
+    app.state.jurisdiction = jurisdiction
     app.state.models = models
+    app.state.shared = shared
     return app

@@ -4,28 +4,65 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
-from contracts.events import AlertRaised, CaseEscalationRequested, CaseRouted, DisputeReported
-from contracts.registry import Registry
+from contracts.audit import AuditRecorded
+from contracts.events import (
+    AlertRaised,
+    CaseEscalationRequested,
+    CaseRouted,
+    DisputeReported,
+    deterministic_event_id,
+)
 from router.alerts import escalation_alert, saturation_alert
 from router.readmodel import ReadModels
 from router.rules import Decision, decide, escalate
 from router.watch import PolicyHolder
+from services.audit import AuditTrail, service_event
+from services.jurisdiction import Jurisdiction
 from services.publishing import EventPublisher
+
+ROUTE = "case.route"
+
+
+def routing_record(service: str, routed: CaseRouted, actor_unit_id: str) -> AuditRecorded:
+    """The router's own decision in the audit trail: which rule placed the case where, under
+    which policy version. Its id follows the decision's, so a redelivered batch repeats it."""
+    step = routed.trace[-1]
+    return service_event(
+        service,
+        ROUTE,
+        event_id=deterministic_event_id(str(routed.event_id), "audit"),
+        occurred_at=step.decided_at,
+        actor_unit_id=actor_unit_id,
+        case_id=routed.case_id,
+        unit_id=routed.unit_id,
+        details={
+            "tier": routed.tier.value,
+            "rule": step.rule,
+            "policy_version": step.policy_version,
+            "mediator_id": routed.mediator_id,
+            "routing_seq": routed.routing_seq,
+            "priority": routed.priority.value,
+        },
+    )
 
 
 class Outbox:
-    """What one batch decided; published together, pipelined, before the batch commits."""
+    """What one batch decided; published together, pipelined, before the batch commits.
+    The batch's audit records go the same way: one bulk write, not one per decision."""
 
-    def __init__(self, routed: EventPublisher, alerts: EventPublisher) -> None:
+    def __init__(self, routed: EventPublisher, alerts: EventPublisher, audit: AuditTrail) -> None:
         self._routed_publisher = routed
         self._alert_publisher = alerts
+        self._audit = audit
         self.routed: list[CaseRouted] = []
         self.alerts: list[AlertRaised] = []
+        self.audits: list[AuditRecorded] = []
 
     async def flush(self) -> None:
         await asyncio.gather(
             self._routed_publisher.publish_all(self.routed),
             self._alert_publisher.publish_all(self.alerts),
+            self._audit.record_all(self.audits),
         )
 
 
@@ -35,17 +72,24 @@ class DisputeRouter:
         *,
         routed: EventPublisher,
         alerts: EventPublisher,
+        audit: AuditTrail,
         policies: PolicyHolder,
-        registry: Registry,
+        jurisdiction: Jurisdiction,
         models: ReadModels,
         clock: Callable[[], datetime],
+        service: str = "router",
     ) -> None:
         self._routed = routed
         self._alerts = alerts
+        self._audit = audit
         self._policies = policies
-        self._registry = registry
+        self._jurisdiction = jurisdiction
         self._models = models
         self._clock = clock
+        self._service = service
+
+    def _outbox(self) -> Outbox:
+        return Outbox(self._routed, self._alerts, self._audit)
 
     def _record(self, decision: Decision, outbox: Outbox) -> None:
         routed = decision.routed
@@ -54,6 +98,8 @@ class DisputeRouter:
         # Count the case at once, so the rest of the batch sees this mediator's new load.
         self._models.apply_routed(routed)
         outbox.routed.append(routed)
+        county = self._jurisdiction.current.county.id
+        outbox.audits.append(routing_record(self._service, routed, county))
         if self._models.saturation.observe(routed.unit_id, decision.saturated):
             policy = self._policies.current
             outbox.alerts.append(
@@ -62,11 +108,12 @@ class DisputeRouter:
 
     async def on_reported(self, batch: list[DisputeReported]) -> None:
         policy = self._policies.current
+        registry = self._jurisdiction.current
         decided_at = self._clock()
-        outbox = Outbox(self._routed, self._alerts)
+        outbox = self._outbox()
         for reported in batch:
             situation = self._models.situation(reported.dispute, reported.occurred_at, policy)
-            decision = decide(reported, policy, self._registry, decided_at, situation)
+            decision = decide(reported, policy, registry, decided_at, situation)
             self._record(decision, outbox)
         await outbox.flush()
 
@@ -74,14 +121,15 @@ class DisputeRouter:
         """Escalation requests move a case one tier up; other lifecycle events feed only the
         read models (through their own reader), not this worker."""
         policy = self._policies.current
+        registry = self._jurisdiction.current
         decided_at = self._clock()
-        outbox = Outbox(self._routed, self._alerts)
+        outbox = self._outbox()
         for event in batch:
             if not isinstance(event, CaseEscalationRequested):
                 continue
             self._models.apply_lifecycle(event)  # the case leaves its mediator now
             situation = self._models.situation(event.dispute, event.occurred_at, policy)
-            decision = escalate(event, policy, self._registry, decided_at, situation)
+            decision = escalate(event, policy, registry, decided_at, situation)
             self._record(decision, outbox)
             outbox.alerts.append(escalation_alert(event, decision.routed, decided_at))
         await outbox.flush()

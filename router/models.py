@@ -1,13 +1,15 @@
 """HTTP bodies and views of the router. Bodies forbid unknown fields: a typo is an error."""
 
 import uuid
+from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from contracts.events import Dispute, DisputeReported, Party, RoutingStep
-from contracts.ids import UnitId
+from contracts.ids import MEDIATOR_ID_PATTERN, UnitId, ancestors
 from contracts.registry import Mediator, Registry, Unit, UnitKind
 from contracts.vocabulary import (
     Category,
@@ -133,6 +135,18 @@ class UnitView(UnitSummary):
     mediators: list[MediatorView]
 
 
+def unit_view(registry: Registry, unit_id: str, loads: Mapping[str, int]) -> UnitView | None:
+    unit = registry.unit(unit_id)
+    if unit is None:
+        return None
+    return UnitView(
+        **UnitSummary.of(unit).model_dump(),
+        ancestors=ancestors(unit_id)[1:],
+        children=dict(Counter(child.kind for child in registry.children_of(unit_id))),
+        mediators=[MediatorView.of(m, loads.get(m.id, 0)) for m in registry.mediators_of(unit_id)],
+    )
+
+
 class UnitPage(BaseModel):
     items: list[UnitSummary]
     total: int
@@ -142,11 +156,37 @@ class UnitPage(BaseModel):
 
 
 class PolicyView(BaseModel):
-    version: str
-    path: str
+    version: str = Field(description="Content hash; send it as `If-Match` to change the policy.")
+    path: str = Field(description="The policy file: the seed, in force until a change.")
     loaded_at: datetime
+    source: str = Field(description="`file`, or `api` once an admin changed the policy.")
+    changed_by: str | None = Field(description="Who made the change in force, if not the seed.")
     rejected: str | None = Field(description="Why the newest file was refused, if it was.")
-    policy: dict[str, Any]
+    policy: dict[str, Any] = Field(description="The document, as PUT /v1/policy takes it.")
+
+
+class MediatorIn(_Body):
+    id: str = Field(pattern=MEDIATOR_ID_PATTERN, max_length=80, description="Token subject.")
+    name: str = Field(min_length=1, max_length=50)
+    categories: list[Category] | None = Field(
+        default=None,
+        description="Kept for a mediator already known, every category for a new one.",
+    )
+
+
+class MediatorsIn(_Body):
+    """The whole list of a unit's mediators from now on."""
+
+    mediators: list[MediatorIn] = Field(min_length=1, max_length=100)
+
+    @field_validator("mediators")
+    @classmethod
+    def _each_once(cls, mediators: list[MediatorIn]) -> list[MediatorIn]:
+        ids = [mediator.id for mediator in mediators]
+        twice = sorted({mediator_id for mediator_id in ids if ids.count(mediator_id) > 1})
+        if twice:
+            raise ValueError(f"mediators listed more than once: {', '.join(twice)}")
+        return mediators
 
 
 KIND_DEPTH: dict[str, int] = {"county": 0, "town": 1, "village": 2, "grid": 3}

@@ -6,6 +6,7 @@ used. Defaults equal the shipped `policy.yaml` (a unit test keeps them equal).
 """
 
 import hashlib
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Self
@@ -135,12 +136,19 @@ class Policy(_Strict):
 class PolicyError(ValueError):
     """A policy file that cannot be used; the message names the file and each bad field."""
 
+    def __init__(self, message: str, fields: tuple[tuple[str, str], ...] = ()) -> None:
+        super().__init__(message)
+        self.fields = fields
+        """(dotted field, what is wrong) per bad field; "" for the policy as a whole."""
 
-def parse_policy(text: str, source: str = "<policy>") -> Policy:
+
+def parse_policy(text: str, source: str = "<policy>", *, as_json: bool = False) -> Policy:
+    """The same checks for the file and for a policy sent over HTTP (as YAML or JSON)."""
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise PolicyError(f"policy {source} is not valid YAML: {error}") from error
+        raw = json.loads(text) if as_json else yaml.safe_load(text)
+    except (yaml.YAMLError, ValueError) as error:
+        form = "JSON" if as_json else "YAML"
+        raise PolicyError(f"policy {source} is not valid {form}: {error}") from error
     if not isinstance(raw, dict):
         raise PolicyError(
             f"policy {source} must be a mapping of settings, got {type(raw).__name__}"
@@ -148,7 +156,9 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     try:
         return Policy.model_validate(raw)
     except ValidationError as error:
-        raise PolicyError(f"policy {source} is invalid: {describe(error)}") from error
+        raise PolicyError(
+            f"policy {source} is invalid: {describe(error)}", field_errors(error)
+        ) from error
 
 
 def load_policy(path: Path) -> Policy:
@@ -159,9 +169,15 @@ def load_policy(path: Path) -> Policy:
     return parse_policy(text, str(path))
 
 
-def describe(error: ValidationError) -> str:
-    """`town.amount_yuan_at_least: Input should be greater than 0; ...`"""
-    return "; ".join(
-        f"{'.'.join(str(part) for part in item['loc']) or '<root>'}: {item['msg']}"
+def field_errors(error: ValidationError) -> tuple[tuple[str, str], ...]:
+    """A check across fields (town below county) has no location ("" here): it names its
+    fields in the message."""
+    return tuple(
+        (".".join(str(part) for part in item["loc"]), item["msg"])
         for item in error.errors(include_url=False)
     )
+
+
+def describe(error: ValidationError) -> str:
+    """`town.amount_yuan_at_least: Input should be greater than 0; ...`"""
+    return "; ".join(f"{name or '<root>'}: {message}" for name, message in field_errors(error))

@@ -1,15 +1,35 @@
-"""The policy in force, and the watch that swaps it when its file changes (no restart)."""
+"""The policy in force, and the watch that notices when its file changes (no restart).
+
+The file is the seed: it is in force until a change is read from the config topic. A change
+to the file while the router runs is published there too, so every replica takes it.
+"""
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import structlog
+from pydantic import ValidationError
 
-from router.policy import Policy, PolicyError, load_policy
+from contracts.admin import PolicyChanged
+from router.policy import Policy, PolicyError, describe, load_policy
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What applying one change from the config topic did."""
+
+    taken: bool
+    refusal: Literal["conflict", "invalid", "unpublished"] | None = None
+    reason: str = ""
+
+
+TAKEN = Outcome(taken=True)
 
 
 class PolicyHolder:
@@ -21,6 +41,11 @@ class PolicyHolder:
         self._signature = self._stat()
         self.current: Policy = load_policy(path)  # a bad file at start refuses to start
         self.loaded_at = datetime.now(UTC)
+        self.source: Literal["file", "api"] = "file"
+        self.changed_by: str | None = None
+        self.published: str | None = None
+        """Version of the last change taken from the config topic: what a conditional change
+        is checked against, so replicas started from different files still decide alike."""
         self.rejected: str | None = None
         """Why the newest file was refused, while the last good version stays in force."""
         self._log.info("policy loaded", policy_version=self.current.version)
@@ -35,11 +60,12 @@ class PolicyHolder:
             return None
         return (status.st_mtime_ns, status.st_size, digest)
 
-    def check(self) -> bool:
-        """Reload if the file changed; True when a new version came into force."""
+    def changed_file(self) -> Policy | None:
+        """The file's policy when the file changed to a valid policy other than the one in
+        force; a bad file is refused (named in `rejected`) and changes nothing."""
         signature = self._stat()
         if signature == self._signature:
-            return False
+            return None
         self._signature = signature
         try:
             candidate = load_policy(self.path)
@@ -50,31 +76,82 @@ class PolicyHolder:
                 policy_version=self.current.version,
                 error=str(error),
             )
-            return False
+            return None
         self.rejected = None
-        if candidate.version == self.current.version:
+        return None if candidate.version == self.current.version else candidate
+
+    def forget_file(self) -> None:
+        """Look at the file afresh next time (its change could not be shared)."""
+        self._signature = None
+
+    def check(self) -> bool:
+        """Take a changed file in this process only; True when a new version came into force."""
+        candidate = self.changed_file()
+        if candidate is None:
             return False
-        previous, self.current = self.current.version, candidate
-        self.loaded_at = datetime.now(UTC)
-        self._log.info(
-            "policy changed", previous_version=previous, policy_version=candidate.version
-        )
+        self._adopt(candidate, "file", None)
         return True
 
-    async def watch(self, interval_s: float) -> None:
+    def apply(self, change: PolicyChanged) -> Outcome:
+        """A change read from the config topic. Every replica reads the same changes in the
+        same order and judges them by the topic alone, so each decides the same: a change made
+        against a version that another change replaced is refused everywhere. (The first
+        change has only the seed file to go by, which the replica that took the request
+        checked; replicas may have been started with different files.)"""
+        expected, published = change.expected_version, self.published
+        if expected is not None and published is not None and expected != published:
+            reason = f"version {expected} is no longer in force (now {published})"
+            return Outcome(taken=False, refusal="conflict", reason=reason)
+        try:
+            policy = Policy.model_validate(change.policy)
+        except ValidationError as error:
+            return Outcome(taken=False, refusal="invalid", reason=describe(error))
+        self.published = policy.version
+        if policy.version != self.current.version:
+            self._adopt(policy, change.source, change.actor)
+        return TAKEN
+
+    def _adopt(self, policy: Policy, source: Literal["file", "api"], by: str | None) -> None:
+        previous, self.current = self.current.version, policy
+        self.loaded_at = datetime.now(UTC)
+        self.source, self.changed_by = source, by
+        self._log.info(
+            "policy changed",
+            previous_version=previous,
+            policy_version=policy.version,
+            source=source,
+            changed_by=by,
+        )
+
+    async def watch(
+        self, interval_s: float, share: Callable[[Policy], Awaitable[object]] | None
+    ) -> None:
         while True:
             await asyncio.sleep(interval_s)
-            self.check()
+            if share is None:
+                self.check()
+                continue
+            candidate = self.changed_file()
+            if candidate is None:
+                continue
+            try:
+                await share(candidate)
+            except Exception as error:
+                self._log.warning("policy file change not shared yet", error=repr(error))
+                self.forget_file()
 
 
 def watching(
-    holder: PolicyHolder, interval_s: float
+    holder: PolicyHolder,
+    interval_s: float,
+    share: Callable[[Policy], Awaitable[object]] | None = None,
 ) -> Callable[[], AbstractAsyncContextManager[None]]:
-    """A lifespan step: poll the policy file's modification time in the background."""
+    """A lifespan step: poll the policy file in the background; a change is handed to `share`
+    (published for every replica), or taken in this process when there is none."""
 
     @asynccontextmanager
     async def step() -> AsyncIterator[None]:
-        task = asyncio.create_task(holder.watch(interval_s), name="policy-watch")
+        task = asyncio.create_task(holder.watch(interval_s, share), name="policy-watch")
         try:
             yield
         finally:

@@ -12,15 +12,19 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import TypeAdapter, ValidationError
 
 from contracts import topics
 from contracts.events import CaseResolved, DisputeReported, LifecycleEvent
 from contracts.registry import hanyin
+from router.changes import replay_changes
 from router.policy import PolicyError, load_policy
 from router.replay import WhatIf, what_if
 from router.settings import RouterSettings
+from router.watch import PolicyHolder
+from services.jurisdiction import Jurisdiction
 
 _LIFECYCLE: TypeAdapter[Any] = TypeAdapter(LifecycleEvent)
 
@@ -147,7 +151,10 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m router what-if", description=__doc__)
     parser.add_argument("--policy", type=Path, required=True, help="the candidate policy YAML")
     parser.add_argument(
-        "--current", type=Path, help="the policy in force (default: ROUTER_POLICY_PATH)"
+        "--current",
+        type=Path,
+        help="compare with this policy file (default: the policy in force: ROUTER_POLICY_PATH "
+        "with the changes made since, read from the config topic)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON, with every change")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to read a topic")
@@ -158,23 +165,32 @@ def main(argv: list[str]) -> int:
     args = _arguments(argv)
     settings = RouterSettings()
     current_path = args.current or settings.policy_path
+    bootstrap = settings.kafka_bootstrap_servers
+    # Logs go to stderr: stdout is the report (JSON with --json).
+    logger = structlog.wrap_logger(structlog.PrintLogger(sys.stderr))
     try:
-        current, candidate = load_policy(current_path), load_policy(args.policy)
+        policies = PolicyHolder(current_path, logger)
+        candidate = load_policy(args.policy)
     except PolicyError as error:
         print(f"what-if: {error}", file=sys.stderr)
         return 2
-    bootstrap = settings.kafka_bootstrap_servers
+    jurisdiction = Jurisdiction(hanyin(), logger)
+    if args.current is None:
+        changes = asyncio.run(read_topic(bootstrap, topics.CONFIG, args.timeout))
+        replay_changes(changes, policies, jurisdiction)
+    current = policies.current
     reported_values = asyncio.run(read_topic(bootstrap, topics.DISPUTES_REPORTED, args.timeout))
     lifecycle_values = asyncio.run(read_topic(bootstrap, topics.CASES_LIFECYCLE, args.timeout))
     reports, invalid = _decode_reports(reported_values)
-    result = what_if(reports, _decode_resolutions(lifecycle_values), current, candidate, hanyin())
+    resolved = _decode_resolutions(lifecycle_values)
+    result = what_if(reports, resolved, current, candidate, jurisdiction.current)
     summary = as_json(
         result,
         {
             "topic": topics.DISPUTES_REPORTED,
             "invalid": invalid,
             "current_version": current.version,
-            "current_path": str(current_path),
+            "current_path": str(current_path) if policies.source == "file" else "config topic",
             "candidate_version": candidate.version,
             "candidate_path": str(args.policy),
         },

@@ -24,12 +24,16 @@ def create_broker(settings: ServiceSettings, logger: structlog.stdlib.BoundLogge
     )
 
 
+KEPT_FOR_EVER = {"retention.ms": "-1", "retention.bytes": "-1"}
+
+
 async def ensure_topics(
     bootstrap_servers: str,
     names: Iterable[str] = topics.ALL,
     partitions: int = topics.PARTITIONS,
 ) -> None:
-    """Create the topics explicitly so partition counts do not depend on broker defaults."""
+    """Create the topics explicitly so partition counts do not depend on broker defaults.
+    The config topic comes too: one partition, kept for ever (see `topics.CONFIG`)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
@@ -39,6 +43,15 @@ async def ensure_topics(
             for name in names
             if name not in existing
         ]
+        if topics.CONFIG not in existing:
+            missing.append(
+                NewTopic(
+                    name=topics.CONFIG,
+                    num_partitions=1,
+                    replication_factor=1,
+                    topic_configs=KEPT_FOR_EVER,
+                )
+            )
         if missing:
             with suppress(TopicAlreadyExistsError):  # another service created it first
                 await admin.create_topics(missing)

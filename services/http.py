@@ -40,6 +40,16 @@ def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     return result
 
 
+def unprocessable(
+    fields: Sequence[tuple[str, str]], error: str = "invalid_request"
+) -> JSONResponse:
+    """A 422 in the shape every body check answers with: one entry per (field, message)."""
+    return JSONResponse(
+        status_code=422,
+        content={"error": error, "fields": [{"field": f, "message": m} for f, m in fields]},
+    )
+
+
 async def _validation_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     return JSONResponse(

@@ -1,5 +1,7 @@
 """MongoDB wiring with PyMongo's native async client (Motor reached end of life in 2026)."""
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -25,6 +27,19 @@ def create_mongo_client(settings: ServiceSettings) -> AsyncMongoClient[Document]
         serverSelectionTimeoutMS=5000,
         appname=settings.service_name,
     )
+
+
+def closing(client: AsyncMongoClient[Document]) -> Callable[[], AbstractAsyncContextManager[None]]:
+    """A lifespan step that closes the client when the service stops."""
+
+    @asynccontextmanager
+    async def step() -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await client.close()
+
+    return step
 
 
 async def ping(database: AsyncDatabase[Document]) -> bool:

@@ -255,3 +255,6 @@ class InMemoryAuditTrail:
         )
         self.records.append(event)
         return event
+
+    async def record_all(self, events: Any) -> None:
+        self.records.extend(events)

@@ -18,6 +18,7 @@ from mediation.store import MongoCaseStore
 from router.bench_rules import synthetic
 from router.policy import Policy
 from router.rules import route
+from services.jurisdiction import Jurisdiction
 from services.mongo import MAX_BULK_STATEMENTS
 from services.publishing import EventPublisher
 
@@ -54,7 +55,11 @@ async def case_path(
     discard = cast(EventPublisher, Discard())
     relay = Relay(store, {"tiaojie.cases.lifecycle": discard, "tiaojie.alerts": discard})
     service = CaseService(
-        store, relay, hanyin(), lambda: datetime.now(UTC), structlog.get_logger("bench")
+        store,
+        relay,
+        Jurisdiction(hanyin(), structlog.get_logger("bench")),
+        lambda: datetime.now(UTC),
+        structlog.get_logger("bench"),
     )
     handler = RoutedCases(store, relay, service)
     started = time.perf_counter()

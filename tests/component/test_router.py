@@ -10,10 +10,11 @@ from router.app import create_app
 from router.settings import RouterSettings
 from tests.auth import as_needed
 from tests.factories import JIANGHE, reported
+from tests.fakes import InMemoryAuditTrail
 
 
 async def test_reported_dispute_is_routed_to_its_village(capture: Any) -> None:
-    app = create_app(RouterSettings())
+    app = create_app(RouterSettings(), audit=InMemoryAuditTrail(), share_changes=False)
     routed = capture(app.state.broker, topics.CASES_ROUTED)
     event = reported()
     async with TestKafkaBroker(app.state.broker) as broker:
@@ -27,7 +28,7 @@ async def test_reported_dispute_is_routed_to_its_village(capture: Any) -> None:
 async def test_invalid_event_is_dead_lettered_with_its_origin_and_the_next_still_flows(
     capture: Any,
 ) -> None:
-    app = create_app(RouterSettings())
+    app = create_app(RouterSettings(), audit=InMemoryAuditTrail(), share_changes=False)
     dead = capture(app.state.broker, topics.DEAD_LETTER)
     routed = capture(app.state.broker, topics.CASES_ROUTED)
     async with TestKafkaBroker(app.state.broker) as broker:
@@ -43,7 +44,7 @@ async def test_invalid_event_is_dead_lettered_with_its_origin_and_the_next_still
 
 
 async def test_event_catalogue_names_the_topics_and_schemas() -> None:
-    app = create_app(RouterSettings())
+    app = create_app(RouterSettings(), audit=InMemoryAuditTrail(), share_changes=False)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(
         auth=as_needed, transport=transport, base_url="http://router"

@@ -10,11 +10,12 @@ from router.app import create_app
 from router.settings import RouterSettings
 from tests.auth import as_needed
 from tests.factories import JIANGHE
+from tests.fakes import InMemoryAuditTrail
 
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(RouterSettings())
+    app = create_app(RouterSettings(), audit=InMemoryAuditTrail(), share_changes=False)
     app.state.models.load.assigned("c1", 1, f"med-{JIANGHE}-2")
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(

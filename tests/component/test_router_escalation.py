@@ -15,6 +15,7 @@ from router.readmodel import ReadModels
 from router.rules import route
 from router.settings import RouterSettings
 from tests.factories import JIANGHE, reported
+from tests.fakes import InMemoryAuditTrail
 
 
 def escalation_of(routed: CaseRouted) -> CaseEscalationRequested:
@@ -33,7 +34,7 @@ def escalation_of(routed: CaseRouted) -> CaseEscalationRequested:
 
 
 async def test_escalation_request_is_re_routed_one_tier_up_with_an_alert(capture: Any) -> None:
-    app = create_app(RouterSettings())
+    app = create_app(RouterSettings(), audit=InMemoryAuditTrail(), share_changes=False)
     routed = capture(app.state.broker, topics.CASES_ROUTED)
     alerts = capture(app.state.broker, topics.ALERTS)
     first = route(reported(), Policy(), hanyin(), datetime.now(UTC))
@@ -58,7 +59,7 @@ async def test_escalation_request_is_re_routed_one_tier_up_with_an_alert(capture
 
 
 async def test_escalation_at_the_county_only_alerts(capture: Any) -> None:
-    app = create_app(RouterSettings())
+    app = create_app(RouterSettings(), audit=InMemoryAuditTrail(), share_changes=False)
     routed = capture(app.state.broker, topics.CASES_ROUTED)
     alerts = capture(app.state.broker, topics.ALERTS)
     first = route(reported(amount_yuan=900_000), Policy(), hanyin(), datetime.now(UTC))
@@ -73,7 +74,7 @@ async def test_escalation_at_the_county_only_alerts(capture: Any) -> None:
 
 
 async def test_a_saturated_village_keeps_its_cases_and_alerts_once(capture: Any) -> None:
-    app = create_app(RouterSettings())
+    app = create_app(RouterSettings(), audit=InMemoryAuditTrail(), share_changes=False)
     models: ReadModels = app.state.models
     for n in range(30):
         models.load.assigned(f"old-{n}-1", 1, f"med-{JIANGHE}-1")

@@ -16,8 +16,10 @@ from router.policy import DEFAULT_POLICY_PATH, Policy, load_policy
 from router.readmodel import ReadModels
 from router.replay import replay, what_if
 from router.watch import PolicyHolder
+from services.jurisdiction import Jurisdiction
 from services.publishing import EventPublisher
 from tests.factories import reported
+from tests.fakes import InMemoryAuditTrail
 
 T0 = datetime(2026, 9, 1, tzinfo=UTC)
 VILLAGES = ["hanyin-shuangru-jianghe", "hanyin-shuangru-chaba", "hanyin-puxi-dongyuan"]
@@ -85,8 +87,9 @@ async def test_replaying_with_the_recorded_versions_reproduces_every_decision(
     router = DisputeRouter(
         routed=routed_out,
         alerts=Recording(),
+        audit=InMemoryAuditTrail(),
         policies=holder,
-        registry=hanyin(),
+        jurisdiction=Jurisdiction(hanyin(), structlog.get_logger()),
         models=models,
         clock=lambda: datetime.now(UTC),
     )

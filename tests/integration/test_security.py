@@ -89,6 +89,7 @@ def caller(kind: str, filed: Filed) -> dict[str, str]:
     return callers[kind]()
 
 
+BAD_TOKENS = ("none", "tampered", "expired", "unknown_kid")
 # (service, method, path, who, expected status). `{case}` and `{unit}` are filled in.
 MATRIX = [
     *[
@@ -102,7 +103,7 @@ MATRIX = [
             ("intake", "/"),
             ("notifier", "/"),
         ]
-        for bad in ("none", "tampered", "expired", "unknown_kid")
+        for bad in BAD_TOKENS
     ],
     ("mediation", "GET", "/v1/cases/{case}", "assigned_mediator", 200),
     ("mediation", "GET", "/v1/cases/{case}", "colleague", 200),
@@ -135,6 +136,17 @@ MATRIX = [
     ("intake", "GET", "/", "assigned_mediator", 403),
     ("router", "GET", "/v1/units/hanyin", "grid_worker", 200),
     ("router", "GET", "/v1/policy", "assigned_mediator", 200),
+    ("router", "GET", "/v1/policy", "town_supervisor", 200),
+    ("router", "GET", "/v1/policy", "admin", 200),
+    # Changing the policy or a unit's mediators is for admins only; sent without a body, an
+    # admin's request passes the role check and is refused for the missing body (422).
+    *[
+        ("router", "PUT", path, who, 401 if who in BAD_TOKENS else 403)
+        for path in ("/v1/policy", "/v1/units/{unit}/mediators")
+        for who in (*BAD_TOKENS, "assigned_mediator", "town_supervisor", "filer", "grid_worker")
+    ],
+    ("router", "PUT", "/v1/policy", "admin", 422),
+    ("router", "PUT", "/v1/units/{unit}/mediators", "admin", 422),
     ("notifier", "GET", "/v1/subscriptions", "town_supervisor", 200),
     ("notifier", "GET", "/v1/subscriptions", "assigned_mediator", 403),
     ("notifier", "GET", "/", "town_supervisor", 200),

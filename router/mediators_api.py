@@ -1,0 +1,113 @@
+"""Which mediators serve a unit: admins change the whole list, every router assigns from the
+new list at once (through the config topic), and the change is audited before it is made."""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
+
+from contracts.admin import MediatorEntry, MediatorsChanged, mediators_key
+from contracts.ids import UNIT_ID_PATTERN
+from contracts.registry import Registry
+from contracts.vocabulary import Category
+from router.changes import SharedConfig, admin_caller, propose_or_503, refused
+from router.models import MediatorIn, MediatorsIn, UnitView, unit_view
+from router.readmodel import ReadModels
+from services.audit import AuditTrail
+from services.auth import AuthSettings, Principal
+from services.errors import Refusal, Refused
+from services.http import unprocessable
+
+UnitIdPath = Annotated[str, Path(pattern=UNIT_ID_PATTERN, max_length=80)]
+MEDIATORS_CHANGE = "unit.mediators.change"
+
+
+def serving_elsewhere(
+    registry: Registry, unit_id: str, mediators: list[MediatorIn]
+) -> list[tuple[str, str]]:
+    """Moving a mediator takes two changes, so no unit loses one by a typo elsewhere."""
+    found = []
+    for index, mediator in enumerate(mediators):
+        known = registry.mediators.get(mediator.id)
+        if known is not None and known.unit_id != unit_id:
+            message = f"{mediator.id} serves {known.unit_id}; remove them there first"
+            found.append((f"mediators.{index}.id", message))
+    return found
+
+
+def entries_of(registry: Registry, mediators: list[MediatorIn]) -> list[MediatorEntry]:
+    entries = []
+    for mediator in mediators:
+        known = registry.mediators.get(mediator.id)
+        if mediator.categories is not None:
+            categories = tuple(dict.fromkeys(mediator.categories))
+        elif known is not None:
+            categories = tuple(sorted(known.categories))
+        else:
+            categories = tuple(Category)
+        entries.append(MediatorEntry(id=mediator.id, name=mediator.name, categories=categories))
+    return entries
+
+
+def create_mediators_router(
+    shared: SharedConfig, models: ReadModels, audit: AuditTrail, auth: AuthSettings
+) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["jurisdiction"])
+
+    @router.put("/units/{unit_id}/mediators", response_model=UnitView)
+    async def change_mediators(
+        unit_id: UnitIdPath,
+        body: MediatorsIn,
+        caller: Annotated[Principal, admin_caller(auth, audit, MEDIATORS_CHANGE)],
+    ) -> UnitView | JSONResponse:
+        """The whole list of the unit's mediators from now on. A mediator who serves another
+        unit must be removed there first."""
+        registry = shared.jurisdiction.current
+        unit = registry.unit(unit_id)
+        if unit is None:
+            raise Refused(404, Refusal.UNIT_NOT_FOUND, f"no unit {unit_id}", unit_id=unit_id)
+        if unit.kind == "grid":
+            return unprocessable([("unit_id", "a grid has no mediators; its village's serve it")])
+        elsewhere = serving_elsewhere(registry, unit_id, body.mediators)
+        if elsewhere:
+            return unprocessable(elsewhere)
+        await _change_mediators(
+            shared, audit, caller, unit_id, entries_of(registry, body.mediators)
+        )
+        view = unit_view(shared.jurisdiction.current, unit_id, models.load.loads)
+        assert view is not None
+        return view
+
+    return router
+
+
+async def _change_mediators(
+    shared: SharedConfig,
+    audit: AuditTrail,
+    caller: Principal,
+    unit_id: str,
+    entries: list[MediatorEntry],
+) -> None:
+    change = MediatorsChanged(
+        occurred_at=datetime.now(UTC),
+        correlation_id=mediators_key(unit_id),
+        actor=caller.subject,
+        role=caller.role.value,
+        actor_unit_id=caller.unit_id,
+        unit_id=unit_id,
+        mediators=tuple(entries),
+    )
+    details = {
+        "change_id": str(change.event_id),
+        "before": [m.id for m in shared.jurisdiction.current.mediators_of(unit_id)],
+        "after": [entry.id for entry in entries],
+    }
+    await audit.record(caller, MEDIATORS_CHANGE, unit_id=unit_id, details=details)
+    outcome = await propose_or_503(shared, change)
+    if not outcome.taken:
+        not_taken = {**details, "reason": outcome.reason}
+        await audit.record(
+            caller, MEDIATORS_CHANGE, outcome="denied", unit_id=unit_id, details=not_taken
+        )
+        raise refused(outcome, shared.policies.current.version)
