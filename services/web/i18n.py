@@ -222,6 +222,49 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
     "timeline.agreement_followed_up": ("协议履行回访", "Agreement followed up"),
     "timeline.return_visit": ("回访", "Return visit"),
     "timeline.reopened": ("纠纷反弹，重新办理", "Reopened after a rebound"),
+    # The rule a routing step names, and the facts it recorded (the case page's trace).
+    "rule.cross_town": ("跨镇", "cross-town"),
+    "rule.county_amount": ("县级：标的额", "county: amount"),
+    "rule.county_people": ("县级：涉及人数", "county: people involved"),
+    "rule.county_risk_flag": ("县级：风险标记", "county: risk flag"),
+    "rule.county_party_kind": ("县级：当事人类型", "county: kind of party"),
+    "rule.county_category": ("县级：纠纷类别", "county: category"),
+    "rule.cross_village": ("跨村", "cross-village"),
+    "rule.town_amount": ("镇级：标的额", "town: amount"),
+    "rule.town_people": ("镇级：涉及人数", "town: people involved"),
+    "rule.town_category": ("镇级：纠纷类别", "town: category"),
+    "rule.rebound": ("反弹", "rebound"),
+    "rule.unknown_location": ("地点不明", "place unknown"),
+    "rule.village_default": ("默认：村级", "default: village"),
+    "rule.escalated_from_village": ("由村级上交", "escalated from the village"),
+    "rule.escalated_from_town": ("由镇级上交", "escalated from the town"),
+    "input.village_id": ("所报村", "village reported"),
+    "input.grid_id": ("网格", "grid"),
+    "input.place": ("发生地", "place"),
+    "input.party_villages": ("当事人所在村", "parties' villages"),
+    "input.towns": ("涉及镇", "towns"),
+    "input.category": ("类别", "category"),
+    "input.amount_yuan": ("标的额（元）", "amount (yuan)"),
+    "input.people_involved": ("涉及人数", "people involved"),
+    "input.risk_flags": ("风险标记", "risk flags"),
+    "input.party_kinds": ("当事人类型", "kinds of party"),
+    "input.household_colors": ("户色", "household colours"),
+    "input.needs_triage": ("需甄别", "needs triage"),
+    "input.matched": ("符合的规则", "rules matched"),
+    "input.reported_at": ("上报时间", "reported at"),
+    "input.rebound_of": ("反弹自", "rebound of"),
+    "input.rebound_resolved_tier": ("原化解层级", "tier that resolved it"),
+    "input.rebound_reports": ("反弹次数", "rebound reports"),
+    "input.mediator_loads": ("调解员在办案件", "mediators' open cases"),
+    "input.mediator_id": ("调解员", "mediator"),
+    "input.saturated": ("已饱和", "saturated"),
+    "input.escalation_reason": ("上交原因", "escalation reason"),
+    "input.from_tier": ("原层级", "from tier"),
+    "input.from_unit_id": ("原单位", "from unit"),
+    "input.escalated_routing_seq": ("上交前的分派序号", "routing escalated from"),
+    "input.requested_at": ("请求时间", "requested at"),
+    "bool.true": ("是", "yes"),
+    "bool.false": ("否", "no"),
     "list.sep": ("、", ", "),
     "list.empty": ("无", "none"),
     "refused.title": ("无法显示此页", "This page cannot be shown"),
@@ -458,6 +501,18 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
 }
 
 
+INPUT_KINDS: Final[Mapping[str, str]] = {
+    "category": "category",
+    "risk_flags": "risk",
+    "party_kinds": "party",
+    "household_colors": "color",
+    "from_tier": "tier",
+    "rebound_resolved_tier": "tier",
+    "escalation_reason": "escalation",
+    "matched": "rule",
+}
+"""The vocabulary each recorded routing fact is written in; the others are ids and numbers."""
+
 PLACEHOLDER: Final = re.compile(r"\{(\w+)(?::(\w+))?\}")
 """`{name}` or `{name:kind}`; console.js fills them the same way."""
 
@@ -494,6 +549,10 @@ class Translator:
             return fallback
         return self.format(f"{prefix}.{code}", params or {}, fallback)
 
+    def fact(self, name: str, value: Any) -> str:
+        """A fact a routing step recorded, named and worded in this language."""
+        return f"{self(f'input.{name}')}: {self._word(value, INPUT_KINDS.get(name))}"
+
     def _word(self, value: Any, kind: str | None) -> str:
         if isinstance(value, list | tuple):
             words = [self._word(item, kind) for item in value]
@@ -503,7 +562,7 @@ class Translator:
         if kind:
             return TEXT.get(f"{kind}.{value}", (str(value), str(value)))[self._index]
         if isinstance(value, bool):
-            return str(value).lower()
+            return self(f"bool.{str(value).lower()}")
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         return f"{value:,}" if isinstance(value, int | float) else str(value)

@@ -64,7 +64,7 @@ async def test_mediator_accepts_records_and_resolves_and_metrics_follow(
     await screenshot(page, "mediator-queue")
     await row.get_by_role("link").click()
     await expect(page.locator("#state")).to_have_attribute("data-state", "assigned")
-    await expect(page.locator("#trace")).to_contain_text("village_default")
+    await expect(page.locator("#trace")).to_contain_text(TEXT["rule.village_default"][0])
     await expect(page.locator("#trace .reason")).to_have_text(TEXT["route.village_default"][0])
     await page.click("#do-accept")
     await expect(page.locator("#state")).to_have_attribute("data-state", "accepted")
