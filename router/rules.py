@@ -293,7 +293,7 @@ def decide(
     )
     priority = priority_of(dispute, policy)
     urgent = priority is Priority.URGENT
-    routed = CaseRouted(
+    routed = CaseRouted.model_construct(  # typed values again, as the step above
         event_id=deterministic_event_id(dispute.dispute_id, "routed", "1"),
         occurred_at=decided_at,
         correlation_id=reported.correlation_id,

@@ -5,6 +5,7 @@ A page picks its language from `?lang=`, then the `lang` cookie, then Accept-Lan
 
 import re
 from collections.abc import Mapping
+from functools import cache
 from typing import Any, Final
 
 from starlette.requests import Request
@@ -608,4 +609,11 @@ _ENGLISH: Final = Translator(EN)
 
 def english(key: str, params: Mapping[str, Any]) -> str:
     """The English sentence of `key`: what APIs and logs say beside the code."""
+    if not params:  # most routings ("the village mediates"): the same sentence every time
+        return _english_plain(key)
     return _ENGLISH.format(key, params)
+
+
+@cache
+def _english_plain(key: str) -> str:
+    return _ENGLISH.format(key, {})
