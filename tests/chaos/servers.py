@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contracts import topics
 from router.policy import DEFAULT_POLICY_PATH
 from services.broker import ensure_topics
 from services.devstack.__main__ import Stack as Devstack
@@ -85,6 +86,9 @@ class Services:
         env = dict(os.environ)
         env.update(
             KAFKA_BOOTSTRAP_SERVERS=self.kafka,
+            # The topics this process reads back: importing the test helpers may have set
+            # another namespace in the environment after `contracts.topics` was loaded.
+            TIAOJIE_TOPIC_NAMESPACE=topics.NAMESPACE,
             MONGODB_URI=self.mongodb_uri,
             MONGODB_DATABASE=self.database,
             HANDLER_RETRY_BACKOFF_S="0.1",
