@@ -14,8 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from contracts import topics
 from tests.bench import case_writes, kafka_paths, system
 from tests.chaos.servers import Services
+from tests.integration.conftest import delete_topics
 
 
 def _env(name: str, default: str) -> str:
@@ -157,6 +159,7 @@ def table(r: dict[str, Any]) -> str:
 
 def main() -> int:
     results = asyncio.run(run())
+    asyncio.run(delete_topics(os.environ["KAFKA_BOOTSTRAP_SERVERS"], prefix=f"{topics.NAMESPACE}."))
     out = Path(_env("BENCH_OUTPUT", "bench-results.json"))
     out.write_text(json.dumps(results, indent=2, default=str))
     print(table(results))

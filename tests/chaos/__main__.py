@@ -6,8 +6,10 @@ import asyncio
 import os
 import sys
 
+from contracts import topics
 from tests.chaos.harness import Plan, chaos
 from tests.chaos.servers import RESTART_SERVERS_VAR, may_restart_servers
+from tests.integration.conftest import delete_topics
 
 
 def main() -> int:
@@ -34,9 +36,9 @@ def main() -> int:
         database_restarts=args.database_restarts,
         seed=args.seed,
     )
-    verdict = asyncio.run(
-        chaos(plan, os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["MONGODB_URI"])
-    )
+    kafka = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+    verdict = asyncio.run(chaos(plan, kafka, os.environ["MONGODB_URI"]))
+    asyncio.run(delete_topics(kafka, prefix=f"{topics.NAMESPACE}."))
     print(verdict.report())
     print("chaos: PASSED" if not verdict.failures else "chaos: FAILED")
     return 1 if verdict.failures else 0

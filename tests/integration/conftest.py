@@ -105,10 +105,10 @@ def infra() -> Iterator[Infra]:
 
 async def _delete_run_topics(bootstrap: str) -> None:
     """This run's topics (its own namespace) are of no use to anyone after it."""
-    await _delete_topics(bootstrap, prefix=f"{topics.NAMESPACE}.")
+    await delete_topics(bootstrap, prefix=f"{topics.NAMESPACE}.")
 
 
-async def _delete_topics(bootstrap: str, prefix: str) -> None:
+async def delete_topics(bootstrap: str, prefix: str) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -232,7 +232,7 @@ def running_stack(
         with MongoClient[dict[str, Any]](infra.mongodb_uri) as client:
             client.drop_database(database)  # on FerretDB every run's collections are tables
         if namespace:
-            asyncio.run(_delete_topics(infra.kafka, prefix=f"{namespace}."))
+            asyncio.run(delete_topics(infra.kafka, prefix=f"{namespace}."))
 
 
 def _stack_env(infra: Infra, run_id: str, database: str, router_policy: Path) -> dict[str, str]:
