@@ -9,6 +9,7 @@ from typing import Any, cast
 import structlog
 from pymongo import AsyncMongoClient
 
+from contracts import topics
 from contracts.events import CaseRouted, Event
 from contracts.registry import hanyin
 from mediation.handlers import RoutedCases
@@ -53,7 +54,7 @@ async def case_path(
     store = MongoCaseStore(client[database])
     await store.ensure_indexes()
     discard = cast(EventPublisher, Discard())
-    relay = Relay(store, {"tiaojie.cases.lifecycle": discard, "tiaojie.alerts": discard})
+    relay = Relay(store, {topics.CASES_LIFECYCLE: discard, topics.ALERTS: discard})
     service = CaseService(
         store,
         relay,
