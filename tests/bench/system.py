@@ -196,12 +196,10 @@ async def prestore(mongodb_uri: str, database: str, count: int) -> float:
     started = time.perf_counter()
     try:
         collection = client[database]["cases"]
-        chunk = 2000
-        for first in range(0, count, chunk):
-            documents = [routed_document([c]) for c in cases(min(chunk, count - first))]
-            for start in range(0, len(documents), MAX_BULK_STATEMENTS):
-                part = documents[start : start + MAX_BULK_STATEMENTS]
-                await collection.insert_many(part, ordered=False)
+        documents = [routed_document([c]) for c in cases(count)]  # numbered 0..count-1
+        for start in range(0, len(documents), MAX_BULK_STATEMENTS):
+            part = documents[start : start + MAX_BULK_STATEMENTS]
+            await collection.insert_many(part, ordered=False)
     finally:
         await client.close()
     return time.perf_counter() - started
