@@ -23,6 +23,7 @@ from pymongo import AsyncMongoClient
 from contracts import topics
 from mediation.models import routed_document
 from services.mongo import MAX_BULK_STATEMENTS
+from tests.auth import as_needed
 from tests.bench.case_writes import cases
 from tests.bench.kafka_paths import create_topics
 from tests.chaos.harness import villages
@@ -85,7 +86,7 @@ async def drive(intake: str, load: Load) -> None:
     total = int(load.rate * load.seconds)
     limits = httpx.Limits(max_connections=128, max_keepalive_connections=128)
     gate = asyncio.Semaphore(128)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+    async with httpx.AsyncClient(auth=as_needed, timeout=30, limits=limits) as client:
         tasks = []
         start = time.monotonic()
         for number in range(total):
