@@ -35,6 +35,7 @@ OUTCOMES = (("resolved", 0.8), ("failed", 0.12), ("referred", 0.05), ("withdrawn
 SATISFACTION = (("satisfied", 0.8), ("basically", 0.15), ("dissatisfied", 0.05))
 WAITING = ("assigned", "reopened")
 MAX_IN_FLIGHT = 16
+CASES_PER_PASS = 64
 POLL_S = 0.5
 QUIET_S = 3.0
 
@@ -92,7 +93,8 @@ class Mediators:
         """One look at every queue; returns how many cases were waiting there."""
         queues = await asyncio.gather(*(self._queue(unit) for unit in self.units))
         cases = [case for queue in queues for case in queue if case["case_id"] not in self._busy]
-        await asyncio.gather(*(self._work(case) for case in cases))
+        # A bounded share per pass, so --duration and --drain hold over a long backlog.
+        await asyncio.gather(*(self._work(case) for case in cases[:CASES_PER_PASS]))
         return sum(len(queue) for queue in queues)
 
     async def _queue(self, unit_id: str) -> list[dict[str, Any]]:
