@@ -87,7 +87,7 @@ def create_app(
     clock = clock or _utc_now
     jurisdiction = Jurisdiction(registry or hanyin(), logger)
     follower = TopicFollower(
-        settings.kafka_bootstrap_servers, topics.CONFIG, jurisdiction.apply_record, logger
+        settings.kafka_bootstrap_servers, {topics.CONFIG: jurisdiction.apply_record}, logger
     )
     cases = CaseService(store, relay, jurisdiction, clock, logger)
     subscribe_batch(

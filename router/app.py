@@ -12,7 +12,7 @@ from contracts.events import AlertRaised, CaseRouted, DisputeReported, Lifecycle
 from contracts.registry import Registry, hanyin
 from router.api import create_router
 from router.changes import SharedConfig
-from router.feed import ReadModelFeed, feeding
+from router.feed import ReadModelFeed
 from router.handlers import DisputeRouter
 from router.mediators_api import create_mediators_router
 from router.policy_api import create_policy_router
@@ -128,8 +128,8 @@ def create_app(
         description="Re-routes a case one tier up when mediation asks for an escalation.",
     )
     bootstrap = settings.kafka_bootstrap_servers
-    feed = ReadModelFeed(bootstrap, models, logger)
-    follower = TopicFollower(bootstrap, topics.CONFIG, shared.apply_record, logger)
+    feed = ReadModelFeed(models).follower(bootstrap, logger)
+    config_follower = TopicFollower(bootstrap, {topics.CONFIG: shared.apply_record}, logger)
     auth = AuthSettings()
     app = create_service_app(
         broker=broker,
@@ -143,8 +143,10 @@ def create_app(
         lifespan=chain_lifespans(
             # The changes admins made come first: no case is routed under the seed policy
             # once a replica knows better.
-            following(follower, bootstrap, settings.config_wait_s),
-            feeding(feed, bootstrap, settings.read_model_wait_s, logger),
+            following(config_follower, bootstrap, settings.config_wait_s),
+            # Routing before the loads are rebuilt only spreads cases less evenly; better
+            # than not routing at all.
+            following(feed, bootstrap, settings.read_model_wait_s, required=False, logger=logger),
             running_broker(broker, settings),
             watching(
                 policies, settings.policy_poll_s, shared.share_file if share_changes else None

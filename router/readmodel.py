@@ -149,7 +149,6 @@ class ReadModels:
         self.load = LoadModel()
         self.rebounds = ReboundModel()
         self.saturation = SaturationWatch()
-        self.caught_up = False
 
     def situation(self, dispute: Dispute, at: datetime, policy: Policy) -> Situation:
         return Situation(

@@ -2,9 +2,6 @@
 
 from datetime import UTC, datetime
 
-import structlog
-
-from contracts import topics
 from contracts.events import CaseAssigned, CaseWithdrawn
 from router.feed import ReadModelFeed
 from router.readmodel import ReadModels
@@ -15,7 +12,7 @@ NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
 def test_feed_counts_decisions_and_announcements_once_and_closes_on_withdrawal() -> None:
     models = ReadModels()
-    feed = ReadModelFeed("unused:9092", models, structlog.get_logger())
+    feed = ReadModelFeed(models)
     decision = routed()
     assert decision.mediator_id is not None
     assigned = CaseAssigned(
@@ -30,9 +27,9 @@ def test_feed_counts_decisions_and_announcements_once_and_closes_on_withdrawal()
         priority=decision.priority,
         acceptance_due_at=decision.acceptance_due_at,
     )
-    feed.apply(topics.CASES_ROUTED, decision.model_dump_json().encode())
-    feed.apply(topics.CASES_LIFECYCLE, assigned.model_dump_json().encode())
-    feed.apply(topics.CASES_LIFECYCLE, b'{"event_type": "SomethingNew"}')
+    feed.routed(decision.model_dump_json().encode())
+    feed.lifecycle(assigned.model_dump_json().encode())
+    feed.lifecycle(b'{"event_type": "SomethingNew"}')
     assert models.load.loads[decision.mediator_id] == 1
     assert feed.skipped == 1
     withdrawn = CaseWithdrawn(
@@ -42,6 +39,6 @@ def test_feed_counts_decisions_and_announcements_once_and_closes_on_withdrawal()
         tier=decision.tier,
         unit_id=decision.unit_id,
     )
-    feed.apply(topics.CASES_LIFECYCLE, withdrawn.model_dump_json().encode())
-    feed.apply(topics.CASES_LIFECYCLE, assigned.model_dump_json().encode())  # re-announced
+    feed.lifecycle(withdrawn.model_dump_json().encode())
+    feed.lifecycle(assigned.model_dump_json().encode())  # re-announced
     assert models.load.loads[decision.mediator_id] == 0
