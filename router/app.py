@@ -13,7 +13,7 @@ from contracts.registry import Registry, hanyin
 from router.api import create_router
 from router.changes import SharedConfig
 from router.feed import ReadModelFeed
-from router.handlers import DisputeRouter
+from router.handlers import DecisionAudit, DisputeRouter
 from router.mediators_api import create_mediators_router
 from router.policy_api import create_policy_router
 from router.readmodel import ReadModels
@@ -99,12 +99,10 @@ def create_app(
                 description="Escalations and saturated units, for the supervisors above.",
             )
         ),
-        audit=audit,
         policies=policies,
         jurisdiction=jurisdiction,
         models=models,
         clock=clock,
-        service=settings.service_name,
     )
     subscribe_batch(
         broker,
@@ -115,6 +113,16 @@ def create_app(
         settings=settings,
         logger=logger,
         description="Routes each reported dispute to a tier and unit.",
+    )
+    subscribe_batch(
+        broker,
+        topics.CASES_ROUTED,
+        group_id=f"{settings.group_id}-audit",
+        schema=TypeAdapter(CaseRouted),
+        handle=DecisionAudit(audit, jurisdiction, settings.service_name).on_routed,
+        settings=settings,
+        logger=logger,
+        description="Writes each routing decision into the audit trail.",
     )
     lifecycle: TypeAdapter[Any] = TypeAdapter(LifecycleEvent)
     subscribe_batch(

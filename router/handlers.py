@@ -46,23 +46,36 @@ def routing_record(service: str, routed: CaseRouted, actor_unit_id: str) -> Audi
     )
 
 
-class Outbox:
-    """What one batch decided; published together, pipelined, before the batch commits.
-    The batch's audit records go the same way: one bulk write, not one per decision."""
+class DecisionAudit:
+    """Writes each routing decision into the audit trail, read back from the decisions topic.
 
-    def __init__(self, routed: EventPublisher, alerts: EventPublisher, audit: AuditTrail) -> None:
+    Off the routing path, so routing waits only for Kafka, never for the database; and still
+    every decision: it is on its topic before the router commits its input, this consumer
+    commits only once the trail has it, and a repeat keeps its id (the trail skips it)."""
+
+    def __init__(self, audit: AuditTrail, jurisdiction: Jurisdiction, service: str) -> None:
+        self._audit = audit
+        self._jurisdiction = jurisdiction
+        self._service = service
+
+    async def on_routed(self, batch: list[CaseRouted]) -> None:
+        county = self._jurisdiction.current.county.id
+        await self._audit.record_all([routing_record(self._service, r, county) for r in batch])
+
+
+class Outbox:
+    """What one batch decided; published together, pipelined, before the batch commits."""
+
+    def __init__(self, routed: EventPublisher, alerts: EventPublisher) -> None:
         self._routed_publisher = routed
         self._alert_publisher = alerts
-        self._audit = audit
         self.routed: list[CaseRouted] = []
         self.alerts: list[AlertRaised] = []
-        self.audits: list[AuditRecorded] = []
 
     async def flush(self) -> None:
         await asyncio.gather(
             self._routed_publisher.publish_all(self.routed),
             self._alert_publisher.publish_all(self.alerts),
-            self._audit.record_all(self.audits),
         )
 
 
@@ -72,24 +85,20 @@ class DisputeRouter:
         *,
         routed: EventPublisher,
         alerts: EventPublisher,
-        audit: AuditTrail,
         policies: PolicyHolder,
         jurisdiction: Jurisdiction,
         models: ReadModels,
         clock: Callable[[], datetime],
-        service: str = "router",
     ) -> None:
         self._routed = routed
         self._alerts = alerts
-        self._audit = audit
         self._policies = policies
         self._jurisdiction = jurisdiction
         self._models = models
         self._clock = clock
-        self._service = service
 
     def _outbox(self) -> Outbox:
-        return Outbox(self._routed, self._alerts, self._audit)
+        return Outbox(self._routed, self._alerts)
 
     def _record(self, decision: Decision, outbox: Outbox) -> None:
         routed = decision.routed
@@ -98,8 +107,6 @@ class DisputeRouter:
         # Count the case at once, so the rest of the batch sees this mediator's new load.
         self._models.apply_routed(routed)
         outbox.routed.append(routed)
-        county = self._jurisdiction.current.county.id
-        outbox.audits.append(routing_record(self._service, routed, county))
         if self._models.saturation.observe(routed.unit_id, decision.saturated):
             policy = self._policies.current
             outbox.alerts.append(

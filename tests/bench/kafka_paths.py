@@ -30,7 +30,6 @@ from services.consumer import subscribe_batch
 from services.jurisdiction import Jurisdiction
 from services.publishing import EventPublisher
 from services.settings import ServiceSettings
-from tests.fakes import InMemoryAuditTrail
 
 POLICY = Path(__file__).parents[2] / "router" / "policy.yaml"
 PARTITIONS = 4
@@ -152,8 +151,6 @@ async def router_path(bootstrap: str, source: str, count: int) -> float:
     router = DisputeRouter(
         routed=EventPublisher(broker.publisher(sink)),
         alerts=EventPublisher(broker.publisher(f"{sink}.alerts")),
-        # The audit records' bulk write (MongoDB and the audit topic) is not measured here.
-        audit=InMemoryAuditTrail(),
         policies=PolicyHolder(POLICY, logger),
         jurisdiction=Jurisdiction(hanyin(), logger),
         models=ReadModels(),

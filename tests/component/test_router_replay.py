@@ -19,7 +19,6 @@ from router.watch import PolicyHolder
 from services.jurisdiction import Jurisdiction
 from services.publishing import EventPublisher
 from tests.factories import reported
-from tests.fakes import InMemoryAuditTrail
 
 T0 = datetime(2026, 9, 1, tzinfo=UTC)
 VILLAGES = ["hanyin-shuangru-jianghe", "hanyin-shuangru-chaba", "hanyin-puxi-dongyuan"]
@@ -87,7 +86,6 @@ async def test_replaying_with_the_recorded_versions_reproduces_every_decision(
     router = DisputeRouter(
         routed=routed_out,
         alerts=Recording(),
-        audit=InMemoryAuditTrail(),
         policies=holder,
         jurisdiction=Jurisdiction(hanyin(), structlog.get_logger()),
         models=models,

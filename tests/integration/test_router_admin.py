@@ -179,7 +179,10 @@ async def test_an_admins_policy_change_routes_the_next_dispute_and_is_shared_and
         "priority": decision.priority.value,
     }
     trail = mongo[stack.database]["audit"]
-    assert await trail.find_one({"action": "case.route", "case_id": case_id}) is not None
+    await eventually(  # written beside its publication on the audit topic
+        lambda: trail.find_one({"action": "case.route", "case_id": case_id}),
+        what="the routing decision in the audit collection",
+    )
     assert await trail.find_one({"action": "policy.change", "details.version": version}) is not None
 
     replica = await second_router()  # reads the change back before it serves or routes

@@ -10,7 +10,7 @@ from contracts.admin import POLICY_KEY, MediatorEntry, MediatorsChanged, PolicyC
 from contracts.registry import hanyin
 from contracts.vocabulary import Category
 from router.changes import SharedConfig
-from router.handlers import routing_record
+from router.handlers import DecisionAudit, routing_record
 from router.policy import DEFAULT_POLICY_PATH, Policy
 from router.policy_api import etag_value
 from router.watch import PolicyHolder
@@ -168,6 +168,16 @@ def test_a_routing_decision_is_recorded_with_its_rule_and_policy_version() -> No
     assert record.details["rule"] == "town_amount"
     assert record.details["policy_version"] == Policy().version
     assert record.event_id == routing_record("router", decision, "hanyin").event_id
+
+
+async def test_each_decision_read_back_from_its_topic_is_recorded_for_the_county() -> None:
+    trail = InMemoryAuditTrail()
+    audit = DecisionAudit(trail, Jurisdiction(hanyin(), LOG), "router-2")
+    decisions = [routed(amount_yuan=80_000), routed()]
+    await audit.on_routed(decisions)
+    assert [(r.case_id, r.actor, r.actor_unit_id) for r in trail.records] == [
+        (decision.case_id, "router-2", "hanyin") for decision in decisions
+    ]
 
 
 async def test_a_change_the_broker_refused_is_reported_not_published(tmp_path: Path) -> None:
