@@ -19,6 +19,7 @@ from faststream import AckPolicy
 from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
 from pydantic import TypeAdapter, ValidationError
 from pymongo.errors import ConnectionFailure
 
@@ -134,6 +135,11 @@ def _summarise(error: ValidationError) -> str:
     )
 
 
+def _not_decoded(_: StreamMessage[Any]) -> None:
+    """The records are validated by `BatchConsumer` from their raw bytes; faststream's own JSON
+    decoding of every record would be thrown away (a tenth of what a routed event costs)."""
+
+
 def subscribe_batch(
     broker: KafkaBroker,
     topic: str,
@@ -164,6 +170,7 @@ def subscribe_batch(
         max_records=settings.consumer_max_records,
         auto_offset_reset=auto_offset_reset,
         ack_policy=AckPolicy.ACK,
+        decoder=_not_decoded,
         description=description,
     )
     async def consume(message: KafkaMessage) -> None:
