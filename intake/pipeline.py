@@ -194,16 +194,23 @@ class Intake:
                 await self._publisher.publish(event)
         except (KafkaError, TimeoutError, OSError) as error:
             raise NotPublishedError(repr(error)) from error
-        try:
-            await self._store.add_disputes([dispute_document(event, private)])
-            await self._store.add_tracking(event.dispute.tracking_number, event.dispute.dispute_id)
-        except PyMongoError as error:
-            # Kafka has it, so it is accepted; the status consumer records it from CaseRouted.
-            self._log.warning(
-                "acknowledged report not recorded locally",
-                dispute_id=event.dispute.dispute_id,
-                error=repr(error),
-            )
+        dispute = event.dispute
+        # Side by side, so both ride the same group commits; neither depends on the other.
+        written = await asyncio.gather(
+            self._store.add_disputes([dispute_document(event, private)]),
+            self._store.add_tracking(dispute.tracking_number, dispute.dispute_id),
+            return_exceptions=True,
+        )
+        for outcome in written:
+            if isinstance(outcome, PyMongoError):
+                # Kafka has it, so it is accepted; the status consumer records it from CaseRouted.
+                self._log.warning(
+                    "acknowledged report not recorded locally",
+                    dispute_id=dispute.dispute_id,
+                    error=repr(outcome),
+                )
+            elif isinstance(outcome, BaseException):
+                raise outcome
 
     async def _link_duplicate(self, dispute: Dispute, received_at: datetime) -> Dispute:
         """Same hashed party identifier + village + category within the window → link the
