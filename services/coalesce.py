@@ -8,7 +8,8 @@ grows by itself; alone, a caller waits for no one.
 Each caller gets what `insert_new` would have given it for its own documents alone: the ids it
 inserted (a duplicate key is an answer, "already done", not an error), or the error. An error
 of the whole write (connection lost, timeout) fails every caller of that batch and no other; a
-document refused for another reason than a duplicate key fails only the caller it came from.
+document refused for another reason than a duplicate key, or that cannot be encoded, fails only
+the caller it came from.
 Two callers inserting the same `_id` in one batch: the first one inserts it, as if the two
 single writes had arrived in that order.
 """
@@ -18,6 +19,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bson.errors import InvalidDocument
 from pymongo.errors import BulkWriteError
 
 from services.mongo import MAX_BULK_STATEMENTS, Document, write_failures
@@ -124,6 +126,15 @@ class InsertCoalescer:
             return
         try:
             refused = await self._insert(documents)
+        except InvalidDocument as error:
+            if len(batch) == 1:
+                batch[0].fail(error)
+                return
+            # Refused while encoding, before anything was sent: written alone, only the
+            # caller whose document it is fails, as with single writes.
+            for waiter in batch:
+                await self._write([waiter])
+            return
         except Exception as error:
             for waiter in batch:
                 waiter.fail(error)

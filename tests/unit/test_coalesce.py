@@ -4,6 +4,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from bson.errors import InvalidDocument
 from pymongo.errors import AutoReconnect, BulkWriteError
 
 from services.coalesce import InsertCoalescer
@@ -26,6 +27,8 @@ class FakeCollection:
 
     async def insert_many(self, documents: list[Document], *, ordered: bool) -> object:
         assert ordered is False
+        if any("unencodable" in doc for doc in documents):  # as BSON encoding refuses it
+            raise InvalidDocument("cannot encode object")
         self.writes.append([doc["_id"] for doc in documents])
         self.in_flight.set()
         await self.release.wait()
@@ -178,3 +181,20 @@ async def test_a_caller_cancelled_before_its_batch_left_is_not_written() -> None
     assert await kept == {"kept"}
     assert await first == {"first"}
     assert "gone" not in collection.stored
+
+
+async def test_a_document_that_cannot_be_encoded_fails_only_its_caller() -> None:
+    collection = FakeCollection()
+    coalescer = InsertCoalescer(collection)
+    first = await held_first_write(collection, coalescer)
+    good = asyncio.create_task(coalescer.insert(docs("g")))
+    bad = asyncio.create_task(coalescer.insert([{"_id": "b", "unencodable": object()}]))
+    other = asyncio.create_task(coalescer.insert(docs("o")))
+    await queued(coalescer, 3)
+    collection.release.set()
+    assert await good == {"g"}
+    assert await other == {"o"}
+    with pytest.raises(InvalidDocument):
+        await bad
+    assert await first == {"first"}
+    assert set(collection.stored) == {"first", "g", "o"}
