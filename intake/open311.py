@@ -310,8 +310,9 @@ def create_open311_router(wiring: Wiring) -> APIRouter:
     router = APIRouter(prefix="/open311/v2", tags=["open311"])
     auth = wiring.auth
 
-    def api_key(request: Request) -> Principal:
-        """Open311 callers pass their token as `api_key` (query string, or form for POST)."""
+    async def api_key(request: Request) -> Principal:
+        """Open311 callers pass their token as `api_key` (query string, or form for POST);
+        `async` so it runs on the event loop, not in a thread of its own."""
         return authenticate(auth, request.query_params.get("api_key") or token_of(request))
 
     Caller = Annotated[Principal, Depends(api_key)]  # noqa: N806

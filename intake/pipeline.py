@@ -24,6 +24,7 @@ from aiokafka.errors import KafkaError
 from pymongo.errors import PyMongoError
 
 from contracts.events import Dispute, DisputeReported, Event
+from intake.duplicates import KnownClaims
 from intake.service import (
     Draft,
     Identity,
@@ -101,6 +102,7 @@ class Intake:
         self._window = duplicate_window_days
         self._log = logger
         self._key_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._known = KnownClaims()
 
     async def submit(
         self,
@@ -194,16 +196,25 @@ class Intake:
                 await self._publisher.publish(event)
         except (KafkaError, TimeoutError, OSError) as error:
             raise NotPublishedError(repr(error)) from error
-        try:
-            await self._store.add_disputes([dispute_document(event, private)])
-            await self._store.add_tracking(event.dispute.tracking_number, event.dispute.dispute_id)
-        except PyMongoError as error:
-            # Kafka has it, so it is accepted; the status consumer records it from CaseRouted.
-            self._log.warning(
-                "acknowledged report not recorded locally",
-                dispute_id=event.dispute.dispute_id,
-                error=repr(error),
-            )
+        dispute = event.dispute
+        # Side by side, so both ride the same group commits; neither depends on the other.
+        written = await asyncio.gather(
+            self._store.add_disputes([dispute_document(event, private)]),
+            self._store.add_tracking(dispute.tracking_number, dispute.dispute_id),
+            return_exceptions=True,
+        )
+        if not isinstance(written[0], BaseException):
+            self._known.remember_stored(dispute.dispute_id)
+        for outcome in written:
+            if isinstance(outcome, PyMongoError):
+                # Kafka has it, so it is accepted; the status consumer records it from CaseRouted.
+                self._log.warning(
+                    "acknowledged report not recorded locally",
+                    dispute_id=dispute.dispute_id,
+                    error=repr(outcome),
+                )
+            elif isinstance(outcome, BaseException):
+                raise outcome
 
     async def _link_duplicate(self, dispute: Dispute, received_at: datetime) -> Dispute:
         """Same hashed party identifier + village + category within the window → link the
@@ -212,21 +223,42 @@ class Intake:
         if not keys:
             return dispute
         day = china_day(received_at)
+        todays = {key: claim_ids(key, day, 1)[0] for key in keys}
+        unseen = [key for key in keys if not self._known.claimed(todays[key])]
         claims = [
             {"_id": claim_id, "dispute_id": dispute.dispute_id, "at": received_at}
-            for key in keys
+            for key in unseen
             for claim_id in claim_ids(key, day, self._window)
         ]
         inserted = await self._store.claim(claims)
-        for key in keys:
-            today = claim_ids(key, day, 1)[0]
+        for key in unseen:  # every claim of these keys exists now, inserted or found
+            today = todays[key]
+            self._known.remember_claimed(today, dispute.dispute_id if today in inserted else None)
+        for today in todays.values():
             if today in inserted:
                 continue
-            holder = await self._store.claim_holder(today)
-            earlier = None if holder is None else holder["dispute_id"]
-            if earlier and earlier != dispute.dispute_id and await self._store.dispute(earlier):
+            earlier = await self._holder(today)
+            if earlier and earlier != dispute.dispute_id and await self._stored(earlier):
                 return with_duplicate(dispute, earlier)
         return dispute
+
+    async def _holder(self, today: str) -> str | None:
+        known = self._known.holder(today)
+        if known is not None:
+            return known
+        holder = await self._store.claim_holder(today)
+        if holder is None:
+            return None
+        self._known.remember_claimed(today, holder["dispute_id"])
+        return str(holder["dispute_id"])
+
+    async def _stored(self, dispute_id: str) -> bool:
+        if self._known.is_stored(dispute_id):
+            return True
+        if await self._store.dispute(dispute_id) is None:
+            return False
+        self._known.remember_stored(dispute_id)
+        return True
 
 
 def _reservation(key: str, identity: Identity, fingerprint: str | None) -> Document:

@@ -1,13 +1,16 @@
 """Intake's MongoDB. Every write on the report path is an insert keyed by `_id` (a duplicate key
 is the answer to "was this done already?"); reads happen only on retries, rare duplicate hits
-and people's GETs. FerretDB serves inserts fast and filtered updates slowly (DESIGN.md)."""
+and people's GETs. FerretDB serves inserts fast and filtered updates slowly (DESIGN.md).
+
+The report path's inserts go through one coalescer per collection: what concurrent reports
+insert while a write is in flight goes out as one `insert_many` (services/coalesce.py)."""
 
 from typing import Any, Protocol
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
+from services.coalesce import InsertCoalescer
 from services.mongo import Document, insert_new
 
 REQUESTS = "intake_requests"
@@ -66,6 +69,11 @@ class IntakeStore(Protocol):
 class MongoIntakeStore:
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._db = database
+        self._requests = InsertCoalescer(database[REQUESTS])
+        self._outbox = InsertCoalescer(database[OUTBOX])
+        self._disputes = InsertCoalescer(database[DISPUTES])
+        self._tracking = InsertCoalescer(database[TRACKING])
+        self._claims = InsertCoalescer(database[CLAIMS])
 
     async def ensure_indexes(self) -> None:
         await self._db[STATUS].create_index([("dispute_id", ASCENDING)], name="dispute")
@@ -74,36 +82,34 @@ class MongoIntakeStore:
         )
 
     async def reserve(self, request: Document) -> Document | None:
-        try:
-            await self._db[REQUESTS].insert_one(request)
-        except DuplicateKeyError:
-            return await self.request(request["_id"])
-        return None
+        if request["_id"] in await self._requests.insert([request]):
+            return None
+        return await self.request(request["_id"])
 
     async def request(self, key: str) -> Document | None:
         return await self._db[REQUESTS].find_one({"_id": key})
 
     async def put_outbox(self, entry: Document) -> None:
-        await insert_new(self._db, OUTBOX, [entry])
+        await self._outbox.insert([entry])
 
     async def outbox(self, dispute_id: str) -> Document | None:
         return await self._db[OUTBOX].find_one({"_id": dispute_id})
 
     async def add_disputes(self, disputes: list[Document]) -> None:
-        await insert_new(self._db, DISPUTES, disputes)
+        await self._disputes.insert(disputes)
 
     async def dispute(self, dispute_id: str) -> Document | None:
         return await self._db[DISPUTES].find_one({"_id": dispute_id})
 
     async def add_tracking(self, tracking_number: str, dispute_id: str) -> None:
-        await insert_new(self._db, TRACKING, [{"_id": tracking_number, "dispute_id": dispute_id}])
+        await self._tracking.insert([{"_id": tracking_number, "dispute_id": dispute_id}])
 
     async def dispute_by_tracking(self, tracking_number: str) -> Document | None:
         found = await self._db[TRACKING].find_one({"_id": tracking_number})
         return None if found is None else await self.dispute(found["dispute_id"])
 
     async def claim(self, claims: list[Document]) -> set[Any]:
-        return await insert_new(self._db, CLAIMS, claims) if claims else set()
+        return await self._claims.insert(claims)
 
     async def claim_holder(self, claim_id: str) -> Document | None:
         return await self._db[CLAIMS].find_one({"_id": claim_id})

@@ -154,9 +154,10 @@ def authenticate(settings: AuthSettings, token: str | None) -> Principal:
 
 
 def bearer(settings: AuthSettings) -> Any:
-    """A FastAPI dependency giving the caller's Principal, or 401."""
+    """A FastAPI dependency giving the caller's Principal, or 401. `async` only so that FastAPI
+    calls it on the event loop: a plain function would cost every request a thread hop."""
 
-    def dependency(request: Request) -> Principal:
+    async def dependency(request: Request) -> Principal:
         return authenticate(settings, token_of(request))
 
     return Depends(dependency)
@@ -165,7 +166,7 @@ def bearer(settings: AuthSettings) -> Any:
 def console_caller(settings: AuthSettings) -> Any:
     """For a console page: a token in `?token=` (given once, then kept in a cookie) also counts."""
 
-    def dependency(request: Request) -> Principal:
+    async def dependency(request: Request) -> Principal:
         return authenticate(settings, request.query_params.get("token") or token_of(request))
 
     return Depends(dependency)

@@ -50,6 +50,18 @@ async def ping(database: AsyncDatabase[Document]) -> bool:
     return True
 
 
+def write_failures(error: BulkWriteError) -> tuple[set[int], list[Document]]:
+    """The indices refused as duplicates ("already done"), and every other write error."""
+    duplicates: set[int] = set()
+    others: list[Document] = []
+    for failure in error.details.get("writeErrors", []):
+        if failure.get("code") == DUPLICATE_KEY:
+            duplicates.add(failure["index"])
+        else:
+            others.append(failure)
+    return duplicates, others
+
+
 async def insert_new(
     database: AsyncDatabase[Document], collection: str, documents: list[Document]
 ) -> set[Any]:
@@ -65,9 +77,8 @@ async def insert_new(
         try:
             await database[collection].insert_many(chunk, ordered=False)
         except BulkWriteError as error:
-            for failure in error.details.get("writeErrors", []):
-                if failure.get("code") != DUPLICATE_KEY:
-                    raise
-                duplicates.add(failure["index"])
+            duplicates, others = write_failures(error)
+            if others:
+                raise
         inserted.update(doc["_id"] for i, doc in enumerate(chunk) if i not in duplicates)
     return inserted
