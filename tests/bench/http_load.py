@@ -44,6 +44,8 @@ class Load:
     stopped_after_s: float | None = None
     """Set when the backlog outgrew `MAX_BACKLOG_S`: the rate was not held."""
     sending_s: float = 0.0
+    cpu_ms_per_report: dict[str, float] = field(default_factory=dict)
+    """CPU time each process spent over the run, per accepted report."""
 
     @property
     def planned(self) -> int:

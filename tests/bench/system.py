@@ -11,6 +11,7 @@ taken on the server's clock: the generator's own clock runs late when its proces
 
 import asyncio
 import contextlib
+import os
 import time
 import uuid
 from pathlib import Path
@@ -87,6 +88,7 @@ class Watcher:
 async def run_load(services: Services, rate: float, seconds: float) -> Load:
     """Drive the stack, then wait (up to 30 s) for the cases of the accepted reports."""
     load = Load(rate, seconds)
+    meter = CpuMeter({name: process.pid for name, process in services.processes.items()})
     watcher = Watcher(services.kafka, load)
     await watcher.start()
     watching = asyncio.create_task(watcher.until_visible())
@@ -94,6 +96,7 @@ async def run_load(services: Services, rate: float, seconds: float) -> Load:
     watcher.sent.set()
     with contextlib.suppress(TimeoutError):  # a case still missing then shows as missing
         await asyncio.wait_for(watching, timeout=30)
+    load.cpu_ms_per_report = meter.per_report_ms(len(load.accepted_at))
     return load
 
 
@@ -233,3 +236,49 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _servers_here() -> dict[int, str]:
+    """Kafka and the database servers, when they run on this machine."""
+    found: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        for name, marker in SERVER_MARKERS.items():
+            if marker in command:
+                found[int(entry.name)] = name
+    return found
+
+
+SERVER_MARKERS = {"kafka": b"kafka.Kafka", "ferretdb": b"ferretdb -listen", "postgres": b"postgres"}
+
+
+class CpuMeter:
+    """CPU time of every process taking part in a run, per report: the four services, this
+    generator, and Kafka and the database servers where they run here. It shows where a
+    machine's cores went, which is the reason a rate was or was not held."""
+
+    def __init__(self, services: dict[str, int]) -> None:
+        self._processes = {pid: name for name, pid in services.items()} | _servers_here()
+        self._processes[os.getpid()] = "generator"
+        self._started = {pid: _cpu_seconds(pid) for pid in self._processes}
+
+    def per_report_ms(self, reports: int) -> dict[str, float]:
+        spent: dict[str, float] = {}
+        for pid, name in self._processes.items():
+            used = _cpu_seconds(pid) - self._started[pid]
+            spent[name] = spent.get(name, 0.0) + max(used, 0.0)
+        return {name: seconds * 1000 / max(reports, 1) for name, seconds in spent.items()}

@@ -210,6 +210,8 @@ async def chaos(plan: Plan, kafka: str, mongodb_uri: str) -> Verdict:
                 f"faults: {len(run.faults)}"
             )
             verdict.notes += [f"fault at {line}" for line in run.faults]
+            if not verdict.failures:  # a failed run's database is kept to be looked into
+                await services.drop_database()
             return verdict
     finally:
         services.stop_all()

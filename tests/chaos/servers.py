@@ -10,6 +10,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pymongo import AsyncMongoClient
+
 from contracts import topics
 from router.policy import DEFAULT_POLICY_PATH
 from services.broker import ensure_topics
@@ -129,6 +131,14 @@ class Services:
         await asyncio.to_thread(process.wait)
         self._spawn(name)
         await asyncio.to_thread(wait_healthy, self.urls[name], self.processes[name], 120)
+
+    async def drop_database(self) -> None:
+        """The run's own database: on FerretDB each one is a schema of tables that stays."""
+        client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(self.mongodb_uri)
+        try:
+            await client.drop_database(self.database)
+        finally:
+            await client.close()
 
     def stop_all(self) -> None:
         for process in self.processes.values():
