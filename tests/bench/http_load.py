@@ -37,7 +37,8 @@ class Load:
     seconds: float
     accepted_at: dict[str, float] = field(default_factory=dict)
     visible_at: dict[str, float] = field(default_factory=dict)
-    reported_at: dict[str, float] = field(default_factory=dict)
+    answer_ms: list[float] = field(default_factory=list)
+    """From each request sent to its answer read: the intake's response time."""
     late_sends: int = 0
     refused: int = 0
     unsent: int = 0
@@ -52,9 +53,9 @@ class Load:
         return int(self.rate * self.seconds)
 
     def latencies_ms(self) -> list[float]:
-        """From the 202 (the DisputeReported record's time) to the case in its unit's queue."""
+        """From the 202 to the case in its unit's queue; 0 where the case was there first."""
         return [
-            (self.visible_at[i] - self.reported_at.get(i, at)) * 1000
+            max(self.visible_at[i] - at, 0.0) * 1000
             for i, at in self.accepted_at.items()
             if i in self.visible_at
         ]
@@ -109,14 +110,17 @@ class Worker:
 
     async def run(self) -> None:
         while (request := await self._queue.get()) is not None:
+            sent = time.time()
             try:
                 status, body = await self._send(request)
             except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
                 self._load.refused += 1
                 await self._close()  # a broken connection is opened again for the next one
                 continue
+            answered = time.time()
+            self._load.answer_ms.append((answered - sent) * 1000)
             if status == 202:
-                self._load.accepted_at[json.loads(body)["dispute_id"]] = time.time()
+                self._load.accepted_at[json.loads(body)["dispute_id"]] = answered
             else:
                 self._load.refused += 1
         await self._close()

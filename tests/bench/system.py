@@ -4,9 +4,8 @@ memory.
 
 A case is visible in its unit's queue once mediation has stored it: mediation announces it
 (CaseAssigned on the lifecycle topic) only after the insert, so the announcement's record
-timestamp is when the case became visible, read without polling the database. The intake
-answers 202 once its DisputeReported is acknowledged, so that record's timestamp is the 202,
-taken on the server's clock: the generator's own clock runs late when its process is busy.
+timestamp is when the case became visible, read without polling the database. The latency
+runs from the moment the generator read the 202 (same machine, same clock).
 """
 
 import asyncio
@@ -43,8 +42,8 @@ def percentiles(samples_ms: list[float]) -> dict[str, float]:
 
 
 class Watcher:
-    """Reads when each report reached the topic and when its case was announced, from the
-    moment it is ready (its partitions at their ends) until every accepted report is visible."""
+    """Reads when each case was announced, from the moment it is ready (its partitions at
+    their ends) until the case of every accepted report is visible."""
 
     def __init__(self, kafka: str, load: Load) -> None:
         self._consumer = AIOKafkaConsumer(bootstrap_servers=kafka, enable_auto_commit=False)
@@ -55,9 +54,8 @@ class Watcher:
         await self._consumer.start()
         cluster = await self._consumer._client.fetch_all_metadata()
         partitions = [
-            TopicPartition(topic, partition)
-            for topic in (topics.CASES_LIFECYCLE, topics.DISPUTES_REPORTED)
-            for partition in cluster.partitions_for_topic(topic) or ()
+            TopicPartition(topics.CASES_LIFECYCLE, partition)
+            for partition in cluster.partitions_for_topic(topics.CASES_LIFECYCLE) or ()
         ]
         self._consumer.assign(partitions)
         await self._consumer.seek_to_end(*partitions)
@@ -71,18 +69,15 @@ class Watcher:
                 batches = await self._consumer.getmany(timeout_ms=200)
                 for batch in batches.values():
                     for record in batch:
-                        self._read(record.topic, record.key, record.value, record.timestamp)
+                        self._read(record.key, record.value, record.timestamp)
         finally:
             await self._consumer.stop()
 
-    def _read(self, topic: str, key: bytes | None, value: bytes, timestamp_ms: int) -> None:
+    def _read(self, key: bytes | None, value: bytes, timestamp_ms: int) -> None:
         if not key:
             return
-        at, case_id = timestamp_ms / 1000, key.decode()
-        if topic == topics.DISPUTES_REPORTED:
-            self._load.reported_at.setdefault(case_id, at)
-        elif b'"CaseAssigned"' in value:
-            self._load.visible_at.setdefault(case_id, at)
+        if b'"CaseAssigned"' in value:
+            self._load.visible_at.setdefault(key.decode(), timestamp_ms / 1000)
 
 
 async def run_load(services: Services, rate: float, seconds: float) -> Load:
@@ -257,13 +252,14 @@ def _servers_here() -> dict[int, str]:
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
         except OSError:
             continue
-        for name, marker in SERVER_MARKERS.items():
-            if marker in command:
-                found[int(entry.name)] = name
+        name = next((name for name, mark in SERVER_MARKERS if mark in command), None)
+        if name is not None:
+            found[int(entry.name)] = name
     return found
 
 
-SERVER_MARKERS = {"kafka": b"kafka.Kafka", "ferretdb": b"ferretdb -listen", "postgres": b"postgres"}
+SERVER_MARKERS = (("kafka", b"kafka.Kafka"), ("ferretdb", b"ferretdb"), ("postgres", b"postgres"))
+"""The first that matches names the process (FerretDB's command line names PostgreSQL too)."""
 
 
 class CpuMeter:
