@@ -64,7 +64,7 @@ def create_app(
         duplicate_window_days=settings.duplicate_window_days,
         logger=logger,
     )
-    follower = StatusFollower(store)
+    follower = StatusFollower(store, intake.known)
     # One consumer group for both topics: the group is the service, as for router and mediation.
     subscribe_batch(
         broker,

@@ -102,7 +102,8 @@ class Intake:
         self._window = duplicate_window_days
         self._log = logger
         self._key_locks: dict[str, tuple[asyncio.Lock, int]] = {}
-        self._known = KnownClaims()
+        self.known = KnownClaims()
+        """Shared with the status follower: a dispute stored here needs no second insert."""
 
     async def submit(
         self,
@@ -204,7 +205,7 @@ class Intake:
             return_exceptions=True,
         )
         if not isinstance(written[0], BaseException):
-            self._known.remember_stored(dispute.dispute_id)
+            self.known.remember_stored(dispute.dispute_id)
         for outcome in written:
             if isinstance(outcome, PyMongoError):
                 # Kafka has it, so it is accepted; the status consumer records it from CaseRouted.
@@ -224,7 +225,7 @@ class Intake:
             return dispute
         day = china_day(received_at)
         todays = {key: claim_ids(key, day, 1)[0] for key in keys}
-        unseen = [key for key in keys if not self._known.claimed(todays[key])]
+        unseen = [key for key in keys if not self.known.claimed(todays[key])]
         claims = [
             {"_id": claim_id, "dispute_id": dispute.dispute_id, "at": received_at}
             for key in unseen
@@ -233,7 +234,7 @@ class Intake:
         inserted = await self._store.claim(claims)
         for key in unseen:  # every claim of these keys exists now, inserted or found
             today = todays[key]
-            self._known.remember_claimed(today, dispute.dispute_id if today in inserted else None)
+            self.known.remember_claimed(today, dispute.dispute_id if today in inserted else None)
         for today in todays.values():
             if today in inserted:
                 continue
@@ -243,21 +244,21 @@ class Intake:
         return dispute
 
     async def _holder(self, today: str) -> str | None:
-        known = self._known.holder(today)
+        known = self.known.holder(today)
         if known is not None:
             return known
         holder = await self._store.claim_holder(today)
         if holder is None:
             return None
-        self._known.remember_claimed(today, holder["dispute_id"])
+        self.known.remember_claimed(today, holder["dispute_id"])
         return str(holder["dispute_id"])
 
     async def _stored(self, dispute_id: str) -> bool:
-        if self._known.is_stored(dispute_id):
+        if self.known.is_stored(dispute_id):
             return True
         if await self._store.dispute(dispute_id) is None:
             return False
-        self._known.remember_stored(dispute_id)
+        self.known.remember_stored(dispute_id)
         return True
 
 

@@ -30,7 +30,7 @@ async def run() -> dict[str, Any]:
     seconds = float(_env("BENCH_SECONDS", "60"))
     latency_rate = float(_env("BENCH_LATENCY_RATE", "500"))
     rates = sorted(
-        (float(r) for r in _env("BENCH_RATES", "1000,600,400,300,200,150,100").split(",")),
+        (float(r) for r in _env("BENCH_RATES", "1000,600,400,300,200,150,100,75,50").split(",")),
         reverse=True,
     )
     history = int(_env("BENCH_HISTORY", "50000"))

@@ -258,8 +258,13 @@ def _servers_here() -> dict[int, str]:
     return found
 
 
-SERVER_MARKERS = (("kafka", b"kafka.Kafka"), ("ferretdb", b"ferretdb"), ("postgres", b"postgres"))
-"""The first that matches names the process (FerretDB's command line names PostgreSQL too)."""
+SERVER_MARKERS = (
+    ("kafka", b"kafka.Kafka"),
+    ("ferretdb", b"ferretdb -listen"),
+    ("postgres", b"postgres"),  # the server and its backends (each names its database)
+)
+"""The first that matches names the process: FerretDB's command line names PostgreSQL, and a
+PostgreSQL backend names its database, `ferretdb`."""
 
 
 class CpuMeter:
