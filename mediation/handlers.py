@@ -61,7 +61,12 @@ class MetricsRecorder:
     closes the journal. A journal left open by a crash is finished, after its lease, by
     whoever finds it: it counts the events whose marks name it, skipping the counter
     documents it already reached. The events carry every fact the counters need (origin
-    tier, start, channel, category), so counting reads no case."""
+    tier, start, channel, category), so counting reads no case.
+
+    A document's guard holds only its owner's last journal, so an owner finishes a journal
+    before it counts any later one: after a failure its process lived through (the database
+    went away), the next batch first finishes the failed one. Finding abandoned journals is
+    for the journals of owners that are gone."""
 
     def __init__(self, store: MetricsStore, clock: Clock, lease: timedelta) -> None:
         self._store = store
@@ -69,6 +74,7 @@ class MetricsRecorder:
         self._lease = lease
         self._owner = uuid.uuid4().hex[:12]
         self._next_recovery = 0.0
+        self._unfinished: Journal | None = None
 
     async def on_lifecycle(self, batch: list[Event]) -> None:
         if time.monotonic() >= self._next_recovery:
@@ -81,9 +87,12 @@ class MetricsRecorder:
             if getattr(event, "started_at", None) is not None
             and (contribution := contribution_of(event, facts_of(event)))
         }
+        if self._unfinished is not None:
+            await self._finish(self._unfinished)
         if not contributions:
             return
         journal = Journal(uuid.uuid4().hex, self._owner, self._clock(), contributions)
+        self._unfinished = journal
         await self._store.open_journal(journal)
         fresh = await self._store.mark_applied(journal.id, list(contributions))
         await self._count(journal, fresh)
@@ -95,13 +104,20 @@ class MetricsRecorder:
         window = int(now.timestamp() // self._lease.total_seconds())
         finished = 0
         for journal in await self._store.stale_journals(now - self._lease):
+            if journal.owner == self._owner:  # this process's own: its next batch finishes it
+                continue
             if not await self._store.claim_journal(journal.id, window):
                 continue
-            events = list(journal.contributions)
-            await self._store.mark_applied(journal.id, events)  # what it never got to mark
-            await self._count(journal, await self._store.marked_by(journal.id, events))
+            await self._finish(journal)
             finished += 1
         return finished
+
+    async def _finish(self, journal: Journal) -> None:
+        """Count what an interrupted journal had not counted yet, and close it."""
+        await self._store.open_journal(journal)  # in case the failure came before it was
+        events = list(journal.contributions)
+        await self._store.mark_applied(journal.id, events)  # what it never got to mark
+        await self._count(journal, await self._store.marked_by(journal.id, events))
 
     async def _count(self, journal: Journal, counted: set[str]) -> None:
         items = journal.contributions.items()
@@ -109,6 +125,8 @@ class MetricsRecorder:
         if increments:
             await self._store.increment(increments, journal)
         await self._store.close_journal(journal.id)
+        if self._unfinished is journal:
+            self._unfinished = None
 
 
 def facts_of(event: Event) -> Facts:

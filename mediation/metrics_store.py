@@ -36,7 +36,9 @@ class Journal:
 
 
 class MetricsStore(Protocol):
-    async def open_journal(self, journal: Journal) -> None: ...
+    async def open_journal(self, journal: Journal) -> None:
+        """Store the journal; one already there is left as it is."""
+        ...
 
     async def mark_applied(self, journal_id: str, event_ids: list[str]) -> set[str]:
         """Mark the events as counted by the journal; returns those not marked before."""
@@ -81,7 +83,7 @@ class MongoMetricsStore:
         await self._counters.create_index([("parent", ASCENDING), ("dim", ASCENDING)], name="kids")
 
     async def open_journal(self, journal: Journal) -> None:
-        await self._database[JOURNALS].insert_one(_journal_document(journal))
+        await insert_new(self._database, JOURNALS, [_journal_document(journal)])
 
     async def mark_applied(self, journal_id: str, event_ids: list[str]) -> set[str]:
         marks = [{"_id": i, "journal": journal_id} for i in event_ids]

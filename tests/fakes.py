@@ -103,7 +103,7 @@ class InMemoryMetricsStore:
         self.claims: set[str] = set()
 
     async def open_journal(self, journal: Journal) -> None:
-        self.journals[journal.id] = journal
+        self.journals.setdefault(journal.id, journal)
 
     async def mark_applied(self, journal_id: str, event_ids: list[str]) -> set[str]:
         new = {i for i in event_ids if i not in self.applied}

@@ -152,3 +152,24 @@ async def test_an_abandoned_journal_is_finished_without_the_batch_coming_again()
     clock.now += LEASE * 2
     assert await MetricsRecorder(store, clock, LEASE).finish_abandoned() == 1
     assert counters(store) == await counted_once(events)
+
+
+@pytest.mark.parametrize("after_docs", [0, 3])
+async def test_a_writer_that_lives_on_finishes_its_failed_batch_before_counting_another(
+    after_docs: int,
+) -> None:
+    """The database went away in the middle of a batch, and the process did not: the batch is
+    rewound while the next ones wait. Counting a later batch into the same documents first
+    would overwrite the guards that say where the failed one already counted."""
+    first, second = batch(), batch()
+    store, clock = CrashingStore("increment", after_docs), Clock()
+    recorder = MetricsRecorder(store, clock, LEASE)
+    with pytest.raises(CrashError):
+        await recorder.on_lifecycle(first)
+    await recorder.on_lifecycle(second)
+    await recorder.on_lifecycle(first)  # redelivered
+    clock.now += LEASE * 2
+    await MetricsRecorder(store, clock, LEASE).finish_abandoned()
+    await recorder.finish_abandoned()
+    assert counters(store) == await counted_once([*first, *second])
+    assert store.journals == {}
