@@ -16,25 +16,13 @@ single writes had arrived in that order.
 
 import asyncio
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 from bson.errors import InvalidDocument
 from pymongo.errors import BulkWriteError
 
-from services.mongo import MAX_BULK_STATEMENTS, Document, write_failures
-
-
-class Collection(Protocol):
-    async def insert_many(self, documents: list[Document], *, ordered: bool) -> object: ...
-
-
-@dataclass
-class _Refusals:
-    """What the server refused in one batch, by the document's index in the batch."""
-
-    duplicates: set[int] = field(default_factory=set)
-    others: dict[int, Document] = field(default_factory=dict)
+from services.mongo import MAX_BULK_STATEMENTS, Document, Insertable, Refusals, insert_unordered
 
 
 @dataclass
@@ -42,7 +30,7 @@ class _Insert:
     documents: list[Document]
     answer: asyncio.Future[set[Any]]
 
-    def settle(self, first: int, refused: _Refusals) -> None:
+    def settle(self, first: int, refused: Refusals) -> None:
         """`first`: the index of this caller's first document in the batch."""
         if self.answer.done():  # the caller was cancelled meanwhile
             return
@@ -68,13 +56,13 @@ class _Insert:
 class InsertCoalescer:
     """One collection's inserts, written one batch at a time."""
 
-    def __init__(self, collection: Collection, *, max_documents: int = MAX_BULK_STATEMENTS):
+    def __init__(self, collection: Insertable, *, max_documents: int = MAX_BULK_STATEMENTS):
         self._collection = collection
         self._max = max_documents
         self._waiting: deque[_Insert] = deque()
         self._writer: asyncio.Task[None] | None = None
         self.batches = 0
-        """Writes sent so far (one per batch, more for a caller with over `max_documents`)."""
+        """Batches written so far."""
 
     @property
     def waiting(self) -> int:
@@ -124,8 +112,9 @@ class InsertCoalescer:
         documents = [doc for waiter in batch for doc in waiter.documents]
         if not documents:
             return
+        self.batches += 1
         try:
-            refused = await self._insert(documents)
+            refused = await insert_unordered(self._collection, documents, self._max)
         except InvalidDocument as error:
             if len(batch) == 1:
                 batch[0].fail(error)
@@ -143,21 +132,3 @@ class InsertCoalescer:
         for waiter in batch:
             waiter.settle(first, refused)
             first += len(waiter.documents)
-
-    async def _insert(self, documents: list[Document]) -> _Refusals:
-        """In chunks the server takes; stops after a chunk with a refusal other than a
-        duplicate, as `insert_new` does (only a lone caller's batch has several chunks)."""
-        refused = _Refusals()
-        for start in range(0, len(documents), self._max):
-            self.batches += 1
-            try:
-                await self._collection.insert_many(
-                    documents[start : start + self._max], ordered=False
-                )
-            except BulkWriteError as error:
-                duplicates, others = write_failures(error)
-                refused.duplicates.update(start + i for i in duplicates)
-                refused.others.update({start + o["index"]: o for o in others})
-                if others:
-                    break
-        return refused

@@ -2,7 +2,8 @@
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
@@ -50,16 +51,40 @@ async def ping(database: AsyncDatabase[Document]) -> bool:
     return True
 
 
-def write_failures(error: BulkWriteError) -> tuple[set[int], list[Document]]:
-    """The indices refused as duplicates ("already done"), and every other write error."""
-    duplicates: set[int] = set()
-    others: list[Document] = []
-    for failure in error.details.get("writeErrors", []):
-        if failure.get("code") == DUPLICATE_KEY:
-            duplicates.add(failure["index"])
-        else:
-            others.append(failure)
-    return duplicates, others
+class Insertable(Protocol):
+    async def insert_many(self, documents: list[Document], *, ordered: bool) -> object: ...
+
+
+@dataclass
+class Refusals:
+    """What the server refused in an unordered insert, by the document's index in it."""
+
+    duplicates: set[int] = field(default_factory=set)
+    """Refused as duplicate keys: "already done"."""
+    others: dict[int, Document] = field(default_factory=dict)
+    """Every other write error, its `index` counted in the whole list of documents."""
+
+
+async def insert_unordered(
+    collection: Insertable, documents: list[Document], chunk_size: int = MAX_BULK_STATEMENTS
+) -> Refusals:
+    """Insert in chunks the server takes; stop after a chunk with a refusal other than a
+    duplicate key (a duplicate is an answer, any other refusal an error)."""
+    refused = Refusals()
+    for start in range(0, len(documents), chunk_size):
+        chunk = documents[start : start + chunk_size]
+        try:
+            await collection.insert_many(chunk, ordered=False)
+        except BulkWriteError as error:
+            for failure in error.details.get("writeErrors", []):
+                index = start + failure["index"]
+                if failure.get("code") == DUPLICATE_KEY:
+                    refused.duplicates.add(index)
+                else:
+                    refused.others[index] = {**failure, "index": index}
+            if refused.others:
+                break
+    return refused
 
 
 async def insert_new(
@@ -70,15 +95,7 @@ async def insert_new(
     This is the idempotency check of the hot path: on FerretDB an insert is cheap while a
     filtered update is a full scan.
     """
-    inserted: set[Any] = set()
-    for start in range(0, len(documents), MAX_BULK_STATEMENTS):
-        chunk = documents[start : start + MAX_BULK_STATEMENTS]
-        duplicates: set[int] = set()
-        try:
-            await database[collection].insert_many(chunk, ordered=False)
-        except BulkWriteError as error:
-            duplicates, others = write_failures(error)
-            if others:
-                raise
-        inserted.update(doc["_id"] for i, doc in enumerate(chunk) if i not in duplicates)
-    return inserted
+    refused = await insert_unordered(database[collection], documents)
+    if refused.others:
+        raise BulkWriteError({"writeErrors": list(refused.others.values())})
+    return {doc["_id"] for i, doc in enumerate(documents) if i not in refused.duplicates}
