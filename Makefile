@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-infra: install  ## Kafka, PostgreSQL and FerretDB on loopback (fetched or built on first use)
+infra: install  ## Kafka and SecantusDB (MongoDB protocol) on loopback (fetched or built on first use)
 	$(PY) -m services.devstack up
 
 browser:  ## Debian's Chromium and CJK fonts for the console tests (Playwright drives it)

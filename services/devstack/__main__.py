@@ -1,8 +1,8 @@
 """``python -m services.devstack up|down|status|reset|env``: real Kafka and MongoDB, no Docker.
 
-Starts Apache Kafka (KRaft) and FerretDB over PostgreSQL on loopback from the recipes in
-``deploy/local``, keeping every file under ``.devstack/``. ``up`` prints ``KEY=value`` lines on
-stdout (progress goes to stderr), so ``export $(python -m services.devstack up)`` works.
+Starts Apache Kafka (KRaft) and SecantusDB (a MongoDB-compatible server) on loopback from the
+recipes in ``deploy/local``, keeping every file under ``.devstack/``. ``up`` prints ``KEY=value``
+lines on stdout (progress goes to stderr), so ``export $(python -m services.devstack up)`` works.
 Standard library only: it must run before any dependency of the project is installed.
 """
 
@@ -20,39 +20,35 @@ from dataclasses import dataclass
 
 from services.devstack.config import HOST, Layout, Ports
 from services.devstack.errors import DevstackError
-from services.devstack.ferretdb import FerretDB
 from services.devstack.kafka import Kafka
-from services.devstack.postgres import Postgres
 from services.devstack.process import say
+from services.devstack.secantus import SecantusDB
 from services.devstack.server import Server
 
 
 @dataclass(frozen=True)
 class Stack:
-    """The three servers, built from the environment's ports and state directory."""
+    """The two servers, built from the environment's ports and state directory."""
 
     layout: Layout
     ports: Ports
     kafka: Kafka
-    postgres: Postgres
-    ferretdb: FerretDB
+    mongodb: SecantusDB
 
     @classmethod
     def from_env(cls) -> Stack:
         layout, ports = Layout.from_env(), Ports.from_env()
-        return cls(
-            layout, ports, Kafka(layout, ports), Postgres(layout, ports), FerretDB(layout, ports)
-        )
+        return cls(layout, ports, Kafka(layout, ports), SecantusDB(layout, ports))
 
     @property
     def servers(self) -> tuple[Server, ...]:
-        return (self.kafka, self.postgres, self.ferretdb)
+        return (self.kafka, self.mongodb)
 
     def env_lines(self) -> list[str]:
         """What clients need; the services and tests read exactly these variables."""
         return [
             f"KAFKA_BOOTSTRAP_SERVERS={HOST}:{self.ports.kafka}",
-            f"MONGODB_URI={self.ferretdb.uri}",
+            f"MONGODB_URI={self.mongodb.uri}",
         ]
 
 
@@ -72,8 +68,7 @@ def up(stack: Stack, *, fresh: bool) -> int:
         stack.layout.make_dirs()
         _prepare_all(stack.servers)
         kafka_pid = stack.kafka.start()  # the slowest to boot: let it run meanwhile
-        stack.postgres.wait(stack.postgres.start())
-        stack.ferretdb.wait(stack.ferretdb.start())
+        stack.mongodb.wait(stack.mongodb.start())
         stack.kafka.wait(kafka_pid)
     say(f"all servers ready in {time.monotonic() - started:.1f} s")
     print("\n".join(stack.env_lines()), flush=True)
@@ -111,9 +106,9 @@ def env(stack: Stack) -> int:
 
 
 def _down(stack: Stack) -> None:
-    """Stop clients of PostgreSQL before it; try every server even if one fails."""
+    """Try every server even if one fails."""
     errors = []
-    for server in (stack.ferretdb, stack.kafka, stack.postgres):
+    for server in stack.servers:
         try:
             server.stop()
         except DevstackError as exc:
@@ -128,7 +123,7 @@ def _wipe(layout: Layout) -> None:
 
 
 def _prepare_all(servers: tuple[Server, ...]) -> None:
-    """Fetch jars, build FerretDB and set up PostgreSQL side by side: cold start is mostly this."""
+    """Fetch the jars and install SecantusDB side by side: cold start is mostly this."""
     with ThreadPoolExecutor(max_workers=len(servers)) as pool:
         futures = [pool.submit(server.prepare) for server in servers]
     for future in futures:
@@ -151,9 +146,10 @@ def _locked(layout: Layout) -> Iterator[None]:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m services.devstack",
-        description="Run real Kafka and FerretDB (MongoDB protocol) on loopback without Docker.",
-        epilog="Ports: KAFKA_PORT, KAFKA_CONTROLLER_PORT, POSTGRES_PORT, MONGODB_PORT. "
-        "State: .devstack/ (or DEVSTACK_HOME). Usage: export $(%(prog)s up)",
+        description="Run real Kafka and SecantusDB (MongoDB protocol) on loopback without Docker.",
+        epilog="Ports: KAFKA_PORT, KAFKA_CONTROLLER_PORT, MONGODB_PORT. Server build: "
+        "DEVSTACK_SECANTUS=rust|python. State: .devstack/ (or DEVSTACK_HOME). "
+        "Usage: export $(%(prog)s up)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     start = commands.add_parser("up", help="start all servers and print client variables")

@@ -2,7 +2,7 @@
 
 Everything the dev stack writes goes under one git-ignored directory (``.devstack/`` at the
 repository root, or ``$DEVSTACK_HOME``) so a clean start is ``rm -rf .devstack`` and nothing
-leaks into the user's home or the system's PostgreSQL cluster.
+leaks into the user's home.
 """
 
 from __future__ import annotations
@@ -26,16 +26,14 @@ class Ports:
 
     kafka: int
     kafka_controller: int
-    postgres: int
     mongodb: int
 
     @classmethod
     def from_env(cls) -> Ports:
-        """Read ``KAFKA_PORT``, ``KAFKA_CONTROLLER_PORT``, ``POSTGRES_PORT``, ``MONGODB_PORT``."""
+        """Read ``KAFKA_PORT``, ``KAFKA_CONTROLLER_PORT``, ``MONGODB_PORT``."""
         return cls(
             kafka=_port("KAFKA_PORT", 9092),
             kafka_controller=_port("KAFKA_CONTROLLER_PORT", 9093),
-            postgres=_port("POSTGRES_PORT", 5432),
             mongodb=_port("MONGODB_PORT", 27017),
         )
 
@@ -63,13 +61,13 @@ class Layout:
 
     @classmethod
     def from_env(cls) -> Layout:
-        """Use ``$DEVSTACK_HOME`` if set, e.g. when the checkout is not readable by ``postgres``."""
+        """Use ``$DEVSTACK_HOME`` if set, e.g. to keep the state outside the checkout."""
         home = os.environ.get("DEVSTACK_HOME", "").strip()
         return cls(repo=REPO_ROOT, home=Path(home).resolve() if home else REPO_ROOT / ".devstack")
 
     @property
     def deploy(self) -> Path:
-        """Checked-in recipes: ``deploy/local/{kafka,ferretdb}``."""
+        """Checked-in recipes: ``deploy/local/{kafka,secantus}``."""
         return self.repo / "deploy" / "local"
 
     @property
@@ -89,7 +87,6 @@ class Layout:
         return self.home / "run"
 
     def make_dirs(self) -> None:
-        """Create the state directories, world-traversable so ``postgres`` can reach its own."""
+        """Create the state directories."""
         for path in (self.home, self.cache, self.data, self.logs, self.run):
             path.mkdir(parents=True, exist_ok=True)
-            path.chmod(0o755)

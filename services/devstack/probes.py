@@ -1,9 +1,10 @@
 """Readiness checks that speak each server's own protocol, with the standard library only.
 
 An open TCP port proves little: Kafka accepts connections before its broker is registered,
-and FerretDB answers before it has reached PostgreSQL. So Kafka must answer ApiVersions and a
-Metadata request listing a broker, and FerretDB must run ``listDatabases``, which touches its
-storage. Each probe returns None when ready, otherwise a short reason for the error message.
+and a database may accept connections before its storage is open. So Kafka must answer
+ApiVersions and a Metadata request listing a broker, and the MongoDB server must run
+``listDatabases``, which touches its storage. Each probe returns None when ready, otherwise a
+short reason for the error message.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ _BSON_SCALAR_FORMATS = {0x01: "<d", 0x08: "<?", 0x10: "<i", 0x12: "<q"}
 
 
 def mongo_ready(host: str, port: int, timeout: float = 2.0) -> str | None:
-    """None once ``listDatabases`` succeeds, which needs FerretDB *and* its PostgreSQL."""
+    """None once ``listDatabases`` succeeds, which needs the server's storage open."""
     command: dict[str, int | bool | str] = {"listDatabases": 1, "nameOnly": True, "$db": "admin"}
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:

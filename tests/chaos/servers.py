@@ -1,5 +1,5 @@
 """The processes a chaos run breaks: the four services (kill -9 and start again) and the
-servers (Kafka, FerretDB over PostgreSQL), restarted through the devstack that runs them."""
+servers (Kafka, the MongoDB server), restarted through the devstack that runs them."""
 
 import asyncio
 import os
@@ -52,16 +52,13 @@ def restart_broker(devstack: Devstack) -> None:
 
 
 def restart_database(devstack: Devstack) -> None:
-    """FerretDB and the PostgreSQL under it, clients first."""
-    devstack.ferretdb.stop()
-    devstack.postgres.stop()
-    devstack.postgres.wait(devstack.postgres.start())
-    devstack.ferretdb.wait(devstack.ferretdb.start())
+    devstack.mongodb.stop()
+    devstack.mongodb.wait(devstack.mongodb.start())
 
 
 def ensure_servers_up(devstack: Devstack) -> None:
     """Leave the servers as the run found them: running and answering."""
-    for server in (devstack.postgres, devstack.ferretdb, devstack.kafka):
+    for server in devstack.servers:
         if not server.status().ready:
             server.wait(server.start())
 
@@ -133,7 +130,7 @@ class Services:
         await asyncio.to_thread(wait_healthy, self.urls[name], self.processes[name], 120)
 
     async def drop_database(self) -> None:
-        """The run's own database: on FerretDB each one is a schema of tables that stays."""
+        """The run's own database, so runs do not pile up."""
         client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(self.mongodb_uri)
         try:
             await client.drop_database(self.database)

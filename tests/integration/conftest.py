@@ -86,8 +86,8 @@ def _describe(infra: Infra) -> str:
     finally:
         client.close()
     database = (
-        f"FerretDB {info['ferretdbVersion'].replace('unknown', '1.x')} (wire {info['version']})"
-        if "ferretdbVersion" in info
+        f"SecantusDB {info['secantusVersion']} (answers as MongoDB {info['version']})"
+        if "secantusVersion" in info
         else f"MongoDB {info.get('version')}"
     )
     return f"Apache Kafka at {infra.kafka} and {database} at {infra.mongodb_uri} ({infra.source})"
@@ -230,7 +230,7 @@ def running_stack(
                 process.kill()
             print(f"--- {name} log: {log_dir / (name + '.log')}")
         with MongoClient[dict[str, Any]](infra.mongodb_uri) as client:
-            client.drop_database(database)  # on FerretDB every run's collections are tables
+            client.drop_database(database)  # runs must not pile up on a long-lived server
         if namespace:
             asyncio.run(delete_topics(infra.kafka, prefix=f"{namespace}."))
 
