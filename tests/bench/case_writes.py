@@ -20,7 +20,6 @@ from router.bench_rules import synthetic
 from router.policy import Policy
 from router.rules import route
 from services.jurisdiction import Jurisdiction
-from services.mongo import MAX_BULK_STATEMENTS
 from services.publishing import EventPublisher
 
 Document = dict[str, Any]
@@ -33,6 +32,10 @@ class Discard:
         return None
 
 
+BATCH = 100
+"""Cases per write, as the consumer hands them over (and the bare loop writes them)."""
+
+
 def cases(count: int) -> list[CaseRouted]:
     """Routed cases of varied reports (the router's own synthetic mix)."""
     policy, registry, now = Policy(), hanyin(), datetime.now(UTC)
@@ -41,9 +44,8 @@ def cases(count: int) -> list[CaseRouted]:
 
 async def server_name(client: AsyncMongoClient[Document]) -> str:
     info = await client.admin.command("buildInfo")
-    if "ferretdbVersion" in info:
-        version = info["ferretdbVersion"].replace("unknown", "1.x")
-        return f"FerretDB {version} over PostgreSQL (wire {info['version']})"
+    if "secantusVersion" in info:
+        return f"SecantusDB {info['secantusVersion']} (answers as MongoDB {info['version']})"
     return f"MongoDB {info.get('version')}"
 
 
@@ -64,8 +66,8 @@ async def case_path(
     )
     handler = RoutedCases(store, relay, service)
     started = time.perf_counter()
-    for start in range(0, len(batch), MAX_BULK_STATEMENTS):
-        await handler.on_routed(batch[start : start + MAX_BULK_STATEMENTS])
+    for start in range(0, len(batch), BATCH):
+        await handler.on_routed(batch[start : start + BATCH])
     return len(batch) / (time.perf_counter() - started)
 
 
@@ -80,8 +82,8 @@ async def raw_inserts(
     await collection.create_index([("next_deadline_at", 1)])
     await collection.create_index([("outbox.queued_at", 1)])
     started = time.perf_counter()
-    for start in range(0, len(documents), MAX_BULK_STATEMENTS):
-        await collection.insert_many(documents[start : start + MAX_BULK_STATEMENTS], ordered=False)
+    for start in range(0, len(documents), BATCH):
+        await collection.insert_many(documents[start : start + BATCH], ordered=False)
     return len(documents) / (time.perf_counter() - started)
 
 

@@ -21,7 +21,6 @@ from pymongo import AsyncMongoClient
 
 from contracts import topics
 from mediation.models import routed_document
-from services.mongo import MAX_BULK_STATEMENTS
 from tests.bench.case_writes import cases
 from tests.bench.http_load import Load, drive
 from tests.bench.kafka_paths import create_topics
@@ -150,9 +149,7 @@ async def prestore(mongodb_uri: str, database: str, count: int) -> float:
     try:
         collection = client[database]["cases"]
         documents = [routed_document([c]) for c in cases(count)]  # numbered 0..count-1
-        for start in range(0, len(documents), MAX_BULK_STATEMENTS):
-            part = documents[start : start + MAX_BULK_STATEMENTS]
-            await collection.insert_many(part, ordered=False)
+        await collection.insert_many(documents, ordered=False)
     finally:
         await client.close()
     return time.perf_counter() - started
@@ -186,13 +183,11 @@ async def bare_minimum(kafka: str, mongodb_uri: str, count: int) -> float:
                 if not records:
                     continue
                 if sink is None:
-                    for first in range(0, len(records), MAX_BULK_STATEMENTS):
-                        part = records[first : first + MAX_BULK_STATEMENTS]
-                        docs = [
-                            {**documents[int(r.key or b"0") % len(documents)], "_id": r.key}
-                            for r in part
-                        ]
-                        await client[database]["cases"].insert_many(docs, ordered=False)
+                    docs = [
+                        {**documents[int(r.key or b"0") % len(documents)], "_id": r.key}
+                        for r in records
+                    ]
+                    await client[database]["cases"].insert_many(docs, ordered=False)
                     stored += len(records)
                     if stored >= count:
                         done.set()
@@ -260,11 +255,9 @@ def _servers_here() -> dict[int, str]:
 
 SERVER_MARKERS = (
     ("kafka", b"kafka.Kafka"),
-    ("ferretdb", b"ferretdb -listen"),
-    ("postgres", b"postgres"),  # the server and its backends (each names its database)
+    ("secantus", b"secantusd-"),
 )
-"""The first that matches names the process: FerretDB's command line names PostgreSQL, and a
-PostgreSQL backend names its database, `ferretdb`."""
+"""Command-line marks of the servers' processes; the first that matches names the process."""
 
 
 class CpuMeter:
