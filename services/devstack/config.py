@@ -52,27 +52,32 @@ def _port(name: str, default: int) -> int:
 class Layout:
     """Paths of the sources in ``deploy/local`` and of the state under ``.devstack``.
 
-    ``cache`` survives a reset (downloaded jars, built binary); ``data`` and ``logs`` do not;
+    ``cache`` survives a reset (downloaded jars, built server); ``data`` and ``logs`` do not;
     ``run`` holds pid files and the configuration rendered for the current ports.
     """
 
     repo: Path
     home: Path
+    cache: Path
 
     @classmethod
     def from_env(cls) -> Layout:
-        """Use ``$DEVSTACK_HOME`` if set, e.g. to keep the state outside the checkout."""
+        """``$DEVSTACK_HOME`` moves the state, e.g. for a second stack on other ports; the cache
+        stays in the checkout's ``.devstack/cache`` (``$DEVSTACK_CACHE`` moves it), so a second
+        stack does not build the database server again."""
+        default = REPO_ROOT / ".devstack"
         home = os.environ.get("DEVSTACK_HOME", "").strip()
-        return cls(repo=REPO_ROOT, home=Path(home).resolve() if home else REPO_ROOT / ".devstack")
+        cache = os.environ.get("DEVSTACK_CACHE", "").strip()
+        return cls(
+            repo=REPO_ROOT,
+            home=Path(home).resolve() if home else default,
+            cache=Path(cache).resolve() if cache else default / "cache",
+        )
 
     @property
     def deploy(self) -> Path:
         """Checked-in recipes: ``deploy/local/{kafka,secantus}``."""
         return self.repo / "deploy" / "local"
-
-    @property
-    def cache(self) -> Path:
-        return self.home / "cache"
 
     @property
     def data(self) -> Path:

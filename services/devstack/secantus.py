@@ -65,8 +65,6 @@ class SecantusDB:
             )
         self.pins_file = layout.deploy / "secantus" / "pins.env"
         self.root = layout.cache / f"secantus-{self.flavour}"
-        #: In the command line of either build's server: `down` stops whichever runs.
-        self.marker = str(layout.cache / "secantus-")
         self.stamp = self.root / "pins.sha256"
         self.data = layout.data / "secantus"
         self.pid_file = layout.run / "secantus.pid"
@@ -151,8 +149,9 @@ class SecantusDB:
         return Status(self.name, pid, f"{HOST}:{self.ports.mongodb}", ready)
 
     def _pid(self) -> int | None:
-        """Our server's pid; the marker is the cache's path, unique per state dir."""
-        return process.find_server(self.pid_file, self.marker)
+        """Our server's pid (of either build); the marker is the data path, unique per state
+        dir."""
+        return process.find_server(self.pid_file, f"--storage-path {self.data}")
 
     def _probe(self) -> str | None:
         return mongo_ready(HOST, self.ports.mongodb)
