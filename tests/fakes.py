@@ -234,6 +234,7 @@ class InMemoryIntakeStore:
     async def earliest_match(self, key: str, dispute_id: str, at: datetime, since: datetime) -> str:
         entry = {"_id": f"{key}|{dispute_id}", "key": key, "dispute_id": dispute_id, "at": at}
         self._insert_new("matches", [entry])
+        since = as_stored({"since": since})["since"]  # the server compares milliseconds too
         window = [m for m in self._of("matches").values() if m["key"] == key and m["at"] >= since]
         first = min(window, key=lambda m: (m["at"], m["_id"]), default=None)
         return dispute_id if first is None else str(first["dispute_id"])
