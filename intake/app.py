@@ -58,13 +58,13 @@ def create_app(
     intake = Intake(
         store=store,
         publisher=publisher,
-        tracking=TrackingNumbers(store, settings.tracking_prefix, settings.tracking_block_size),
+        tracking=TrackingNumbers(store, settings.tracking_prefix),
         clock=clock or (lambda: datetime.now(UTC)),
         publish_timeout_s=settings.publish_timeout_s,
         duplicate_window_days=settings.duplicate_window_days,
         logger=logger,
     )
-    follower = StatusFollower(store, intake.known)
+    follower = StatusFollower(store)
     # One consumer group for both topics: the group is the service, as for router and mediation.
     subscribe_batch(
         broker,

@@ -1,5 +1,9 @@
-"""Checks on the raw request body, before any model sees it: size, control characters and
-MongoDB operator-like keys. Pure ASGI middleware so an oversized body is never read whole."""
+"""Checks on the raw request body, before any model sees it: size, text MongoDB cannot store
+(lone surrogates), control characters and MongoDB operator-like keys. Pure ASGI middleware so
+an oversized body is never read whole.
+
+Every key and string of the parsed body is checked here, whatever the channel, so a report is
+refused with 422 naming the field before its 202, never acknowledged and then not storable."""
 
 import json
 import re
@@ -15,6 +19,9 @@ from services.http import read_limited, replaying
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 """C0 and C1 controls except tab, line feed and carriage return."""
+SURROGATE = re.compile(r"[\ud800-\udfff]")
+"""A code point JSON's `\\ud800` escapes (or undecodable form bytes) leave in a str: not
+encodable as UTF-8, so no BSON string holds it. Pairs are joined by the JSON parser."""
 
 FieldError = dict[str, Any]
 ErrorRenderer = Callable[[int, list[FieldError]], JSONResponse]
@@ -23,6 +30,10 @@ Issue = tuple[FieldProblem, str, dict[str, Any]]
 
 
 def text_issue(text: str) -> Issue | None:
+    if surrogate := SURROGATE.search(text):
+        codepoint = f"U+{ord(surrogate.group(0)):04X}"
+        message = f"lone surrogate {codepoint} is not text that can be stored"
+        return FieldProblem.LONE_SURROGATE, message, {"codepoint": codepoint}
     found = CONTROL.search(text)
     if found is None:
         return None
@@ -47,9 +58,15 @@ def key_problem(key: str) -> str | None:
     return None if issue is None else issue[1]
 
 
+def field_name(name: str) -> str:
+    """A field's name as the answer can carry it: a key holding a lone surrogate is written
+    with the escape the client sent (`\\ud800`), since the answer itself must be UTF-8."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _named(field: str, issue: Issue) -> FieldError:
     code, message, params = issue
-    return field_error(field, code, message, **params)
+    return field_error(field_name(field), code, message, **params)
 
 
 def json_problems(value: Any, path: tuple[str, ...] = ()) -> list[FieldError]:
@@ -72,7 +89,9 @@ def inspect_json(body: bytes) -> list[FieldError]:
     """Problems in a JSON body; a body that is not JSON is left for the endpoint to refuse."""
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except UnicodeDecodeError:  # JSON is UTF-8 (RFC 8259); pydantic's code for bad JSON
+        return [field_error("body", "json_invalid", "JSON text must be UTF-8")]
+    except ValueError:
         return []
     except RecursionError:
         return [field_error("body", FieldProblem.NESTED_TOO_DEEPLY, "nested too deeply")]

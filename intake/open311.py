@@ -20,7 +20,7 @@ from contracts.events import Party
 from contracts.registry import Registry
 from contracts.vocabulary import Category, Channel, HouseholdColor, PartyKind, RiskFlag
 from intake.api import IdempotencyKey, Wiring, find_dispute, may_follow, settle, signed
-from intake.guards import FieldError, key_problem, text_problem
+from intake.guards import FieldError, field_name, key_problem, text_problem
 from intake.models import (
     Body,
     Description,
@@ -144,7 +144,8 @@ def _field_name(dotted: str) -> str:
 def parse_form(body: bytes) -> tuple[dict[str, Any], list[FieldError]]:
     """A GeoReport form into the request model's shape, with every refusal named."""
     try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+        # Escaped bytes that are not UTF-8 stay as lone surrogates, which the check below names.
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="surrogateescape")
     except UnicodeDecodeError:
         return {}, [{"field": "body", "message": "not UTF-8"}]
     data: dict[str, Any] = {}
@@ -153,7 +154,7 @@ def parse_form(body: bytes) -> tuple[dict[str, Any], list[FieldError]]:
     for key, value in pairs:
         for found in (key_problem(key.replace("[", "").replace("]", "")), text_problem(value)):
             if found:
-                problems.append({"field": key, "message": found})
+                problems.append({"field": field_name(key), "message": found})
         if key.startswith("attribute[") and key.endswith("]"):
             name = key[len("attribute[") : -1].removesuffix("][").removesuffix("]")
             name = name.split("]", 1)[0]
@@ -165,7 +166,7 @@ def parse_form(body: bytes) -> tuple[dict[str, Any], list[FieldError]]:
             if value != "":
                 data[key] = value
         else:
-            problems.append({"field": key, "message": "not a GeoReport v2 field"})
+            problems.append({"field": field_name(key), "message": "not a GeoReport v2 field"})
     if attributes:
         data["attribute"] = attributes
     return data, problems

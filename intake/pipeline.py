@@ -2,7 +2,7 @@
 
 Order of effects for a report with a key (Idempotency-Key header or the channel's own id):
 1. reserve the key (insert: a duplicate key means this is a retry → answer from step 3/4);
-2. claim its match keys for the duplicate window (insert) and link an earlier dispute;
+2. record its match keys (insert) and link the earliest dispute of the duplicate window;
 3. store the exact event in the outbox (insert), so a retry re-sends it byte for byte;
 4. publish with acks=all; only then insert the dispute (what GET reads) and answer 202.
 A failure before 4 answers 503 and leaves nothing anyone can see: the reservation and outbox
@@ -24,15 +24,8 @@ from aiokafka.errors import KafkaError
 from pymongo.errors import PyMongoError
 
 from contracts.events import Dispute, DisputeReported, Event
-from intake.duplicates import KnownClaims
-from intake.service import (
-    Draft,
-    Identity,
-    china_day,
-    claim_ids,
-    reported_event,
-    with_duplicate,
-)
+from intake.duplicates import window_start
+from intake.service import Draft, Identity, reported_event, with_duplicate
 from intake.store import IntakeStore
 from intake.tracking import TrackingNumbers
 from services.mongo import Document
@@ -102,8 +95,6 @@ class Intake:
         self._window = duplicate_window_days
         self._log = logger
         self._key_locks: dict[str, tuple[asyncio.Lock, int]] = {}
-        self.known = KnownClaims()
-        """Shared with the status follower: a dispute stored here needs no second insert."""
 
     async def submit(
         self,
@@ -198,14 +189,11 @@ class Intake:
         except (KafkaError, TimeoutError, OSError) as error:
             raise NotPublishedError(repr(error)) from error
         dispute = event.dispute
-        # Side by side, so both ride the same group commits; neither depends on the other.
         written = await asyncio.gather(
             self._store.add_disputes([dispute_document(event, private)]),
             self._store.add_tracking(dispute.tracking_number, dispute.dispute_id),
             return_exceptions=True,
         )
-        if not isinstance(written[0], BaseException):
-            self.known.remember_stored(dispute.dispute_id)
         for outcome in written:
             if isinstance(outcome, PyMongoError):
                 # Kafka has it, so it is accepted; the status consumer records it from CaseRouted.
@@ -219,47 +207,20 @@ class Intake:
 
     async def _link_duplicate(self, dispute: Dispute, received_at: datetime) -> Dispute:
         """Same hashed party identifier + village + category within the window → link the
-        earlier dispute. Claims of reports that were never acknowledged are ignored."""
-        keys = dispute.match_keys() if dispute.village_id else ()
-        if not keys:
-            return dispute
-        day = china_day(received_at)
-        todays = {key: claim_ids(key, day, 1)[0] for key in keys}
-        unseen = [key for key in keys if not self.known.claimed(todays[key])]
-        claims = [
-            {"_id": claim_id, "dispute_id": dispute.dispute_id, "at": received_at}
-            for key in unseen
-            for claim_id in claim_ids(key, day, self._window)
-        ]
-        inserted = await self._store.claim(claims)
-        for key in unseen:  # every claim of these keys exists now, inserted or found
-            today = todays[key]
-            self.known.remember_claimed(today, dispute.dispute_id if today in inserted else None)
-        for today in todays.values():
-            if today in inserted:
-                continue
-            earlier = await self._holder(today)
-            if earlier and earlier != dispute.dispute_id and await self._stored(earlier):
+        earliest dispute of the window, if it is another one and was acknowledged (a report
+        refused before its 202 links nothing until its retry is acknowledged)."""
+        keys = sorted(set(dispute.match_keys())) if dispute.village_id else []
+        since = window_start(received_at, self._window)
+        earliest = await asyncio.gather(
+            *(
+                self._store.earliest_match(key, dispute.dispute_id, received_at, since)
+                for key in keys
+            )
+        )
+        for earlier in dict.fromkeys(earliest):
+            if earlier != dispute.dispute_id and await self._store.dispute(earlier) is not None:
                 return with_duplicate(dispute, earlier)
         return dispute
-
-    async def _holder(self, today: str) -> str | None:
-        known = self.known.holder(today)
-        if known is not None:
-            return known
-        holder = await self._store.claim_holder(today)
-        if holder is None:
-            return None
-        self.known.remember_claimed(today, holder["dispute_id"])
-        return str(holder["dispute_id"])
-
-    async def _stored(self, dispute_id: str) -> bool:
-        if self.known.is_stored(dispute_id):
-            return True
-        if await self._store.dispute(dispute_id) is None:
-            return False
-        self.known.remember_stored(dispute_id)
-        return True
 
 
 def _reservation(key: str, identity: Identity, fingerprint: str | None) -> Document:

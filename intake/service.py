@@ -1,5 +1,5 @@
 """Pure normalisation of every channel's report into the shared Dispute shape, and the small
-arithmetic of tracking numbers and duplicate claims. No I/O here."""
+arithmetic of tracking numbers. No I/O here."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -240,9 +240,3 @@ def reported_event(dispute: Dispute, received_at: datetime) -> DisputeReported:
         correlation_id=dispute.dispute_id,
         dispute=dispute,
     )
-
-
-def claim_ids(match_key: str, day: date, window_days: int) -> list[str]:
-    """A report claims its match key for its own day and the days after it in the window; a
-    later report finding today's claim taken is a possible duplicate of the claim's holder."""
-    return [f"{match_key}|{day + timedelta(days=i):%Y%m%d}" for i in range(window_days)]

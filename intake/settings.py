@@ -13,9 +13,6 @@ class IntakeSettings(ServiceSettings):
     publish_timeout_s: float = Field(default=10.0, gt=0)
     retry_after_s: int = Field(default=5, ge=1, description="Retry-After of a 503.")
     tracking_prefix: str = "HY"
-    tracking_block_size: int = Field(
-        default=20, ge=1, le=10_000, description="Tracking numbers claimed per database insert."
-    )
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     duplicate_window_days: int = Field(default=7, ge=1, le=60)
     geo_radius_km: float = Field(

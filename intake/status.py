@@ -1,7 +1,7 @@
 """What became of a report, from the downstream events. Pure: events in, entries and views out.
 
 Each event becomes one status entry keyed by case id and event id, so a redelivered event
-inserts nothing new (the entries are insert-only; FerretDB handles inserts, not updates, fast).
+inserts nothing new.
 """
 
 from datetime import datetime

@@ -1,17 +1,16 @@
-"""Intake's MongoDB. Every write on the report path is an insert keyed by `_id` (a duplicate key
-is the answer to "was this done already?"); reads happen only on retries, rare duplicate hits
-and people's GETs. FerretDB serves inserts fast and filtered updates slowly (DESIGN.md).
+"""Intake's MongoDB, written for MongoDB 7. Writes on the report path are inserts keyed by
+`_id` (a duplicate key is the answer to "was this done already?"), the tracking-number counter
+is one atomic `$inc` per number, and the duplicate window is a range query on an index."""
 
-The report path's inserts go through one coalescer per collection: what concurrent reports
-insert while a write is in flight goes out as one `insert_many` (services/coalesce.py)."""
+from datetime import datetime
+from typing import Protocol
 
-from typing import Any, Protocol
-
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from services.coalesce import InsertCoalescer
-from services.mongo import Document, insert_new
+from services.mongo import Document
 
 REQUESTS = "intake_requests"
 """Idempotency keys (header or channel message id) → the answer given, or the dispute reserved."""
@@ -22,12 +21,16 @@ DISPUTES = "intake_disputes"
 TRACKING = "intake_tracking"
 """Tracking number → dispute id, written only by this intake when Kafka acknowledged: the
 numbers are unique by `_id`, even where other intakes' disputes come back routed."""
-CLAIMS = "intake_claims"
-"""Match key per day → the first dispute that claimed it, for possible-duplicate links."""
-BLOCKS = "intake_tracking_blocks"
-"""Per-day blocks of tracking numbers, one insert per block."""
+COUNTERS = "intake_counters"
+"""One counter per county day (`HY-20261122`): the last tracking number handed out."""
+MATCHES = "intake_matches"
+"""One entry per report and match key, with the report's time: the duplicate window's index."""
 STATUS = "intake_status"
 """One entry per downstream event of a case, keyed by case id and event id."""
+
+DUPLICATE_KEY = 11000
+MATCHES_KEPT_S = 61 * 24 * 3600
+"""Match entries expire after the longest duplicate window the settings allow, and a day."""
 
 
 class IntakeStore(Protocol):
@@ -41,7 +44,9 @@ class IntakeStore(Protocol):
 
     async def outbox(self, dispute_id: str) -> Document | None: ...
 
-    async def add_disputes(self, disputes: list[Document]) -> None: ...
+    async def add_disputes(self, disputes: list[Document]) -> None:
+        """Insert those not stored yet; a stored dispute is left as it is."""
+        ...
 
     async def add_tracking(self, tracking_number: str, dispute_id: str) -> None: ...
 
@@ -49,84 +54,97 @@ class IntakeStore(Protocol):
 
     async def dispute_by_tracking(self, tracking_number: str) -> Document | None: ...
 
-    async def claim(self, claims: list[Document]) -> set[Any]:
-        """Insert the claims; returns the ids this call inserted."""
+    async def next_number(self, counter: str) -> int:
+        """The counter's next value, from 1: concurrent callers never get the same one."""
         ...
 
-    async def claim_holder(self, claim_id: str) -> Document | None: ...
-
-    async def last_block(self, day: str) -> int | None: ...
-
-    async def claim_block(self, day: str, block: int) -> bool:
-        """True if this call claimed block `block` of `day`."""
+    async def earliest_match(self, key: str, dispute_id: str, at: datetime, since: datetime) -> str:
+        """Records that `dispute_id` matched `key` at `at` (once, however often asked) and
+        returns the dispute that matched `key` first at or after `since`: itself if no other
+        did before it."""
         ...
 
-    async def add_status(self, entries: list[Document]) -> None: ...
+    async def add_status(self, entries: list[Document]) -> None:
+        """Insert those not stored yet (a redelivered event's entry is already there)."""
+        ...
 
     async def status_entries(self, dispute_id: str) -> list[Document]: ...
+
+
+async def insert_once(collection: AsyncCollection[Document], documents: list[Document]) -> None:
+    """Insert documents keyed by `_id`; a duplicate key means "already done"."""
+    if not documents:
+        return
+    try:
+        await collection.insert_many(documents, ordered=False)
+    except BulkWriteError as error:
+        refused = error.details.get("writeErrors", [])
+        if error.details.get("writeConcernErrors") or any(
+            failure.get("code") != DUPLICATE_KEY for failure in refused
+        ):
+            raise
 
 
 class MongoIntakeStore:
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._db = database
-        self._requests = InsertCoalescer(database[REQUESTS])
-        self._outbox = InsertCoalescer(database[OUTBOX])
-        self._disputes = InsertCoalescer(database[DISPUTES])
-        self._tracking = InsertCoalescer(database[TRACKING])
-        self._claims = InsertCoalescer(database[CLAIMS])
 
     async def ensure_indexes(self) -> None:
         await self._db[STATUS].create_index([("dispute_id", ASCENDING)], name="dispute")
-        await self._db[BLOCKS].create_index(
-            [("day", ASCENDING), ("block", DESCENDING)], name="day_block"
-        )
+        matches = self._db[MATCHES]
+        await matches.create_index([("key", ASCENDING), ("at", ASCENDING)], name="key_at")
+        await matches.create_index("at", name="expiry", expireAfterSeconds=MATCHES_KEPT_S)
 
     async def reserve(self, request: Document) -> Document | None:
-        if request["_id"] in await self._requests.insert([request]):
-            return None
-        return await self.request(request["_id"])
+        try:
+            await self._db[REQUESTS].insert_one(request)
+        except DuplicateKeyError:
+            return await self.request(request["_id"])
+        return None
 
     async def request(self, key: str) -> Document | None:
         return await self._db[REQUESTS].find_one({"_id": key})
 
     async def put_outbox(self, entry: Document) -> None:
-        await self._outbox.insert([entry])
+        await insert_once(self._db[OUTBOX], [entry])
 
     async def outbox(self, dispute_id: str) -> Document | None:
         return await self._db[OUTBOX].find_one({"_id": dispute_id})
 
     async def add_disputes(self, disputes: list[Document]) -> None:
-        await self._disputes.insert(disputes)
+        await insert_once(self._db[DISPUTES], disputes)
 
     async def dispute(self, dispute_id: str) -> Document | None:
         return await self._db[DISPUTES].find_one({"_id": dispute_id})
 
     async def add_tracking(self, tracking_number: str, dispute_id: str) -> None:
-        await self._tracking.insert([{"_id": tracking_number, "dispute_id": dispute_id}])
+        await insert_once(self._db[TRACKING], [{"_id": tracking_number, "dispute_id": dispute_id}])
 
     async def dispute_by_tracking(self, tracking_number: str) -> Document | None:
         found = await self._db[TRACKING].find_one({"_id": tracking_number})
         return None if found is None else await self.dispute(found["dispute_id"])
 
-    async def claim(self, claims: list[Document]) -> set[Any]:
-        return await self._claims.insert(claims)
-
-    async def claim_holder(self, claim_id: str) -> Document | None:
-        return await self._db[CLAIMS].find_one({"_id": claim_id})
-
-    async def last_block(self, day: str) -> int | None:
-        found = await self._db[BLOCKS].find_one({"day": day}, sort=[("block", DESCENDING)])
-        return None if found is None else int(found["block"])
-
-    async def claim_block(self, day: str, block: int) -> bool:
-        inserted = await insert_new(
-            self._db, BLOCKS, [{"_id": f"{day}|{block:06d}", "day": day, "block": block}]
+    async def next_number(self, counter: str) -> int:
+        # The server retries an upsert that lost the race to insert the same `_id`.
+        found = await self._db[COUNTERS].find_one_and_update(
+            {"_id": counter},
+            {"$inc": {"seq": 1}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
         )
-        return bool(inserted)
+        assert found is not None  # an upsert returning the document after always has one
+        return int(found["seq"])
+
+    async def earliest_match(self, key: str, dispute_id: str, at: datetime, since: datetime) -> str:
+        entry = {"_id": f"{key}|{dispute_id}", "key": key, "dispute_id": dispute_id, "at": at}
+        await insert_once(self._db[MATCHES], [entry])
+        first = await self._db[MATCHES].find_one(
+            {"key": key, "at": {"$gte": since}}, sort=[("at", ASCENDING), ("_id", ASCENDING)]
+        )
+        return dispute_id if first is None else str(first["dispute_id"])
 
     async def add_status(self, entries: list[Document]) -> None:
-        if entries:
-            await insert_new(self._db, STATUS, entries)
+        await insert_once(self._db[STATUS], entries)
 
     async def status_entries(self, dispute_id: str) -> list[Document]:
         return await self._db[STATUS].find({"dispute_id": dispute_id}).to_list()

@@ -55,6 +55,7 @@ class FieldProblem(StrEnum):
     LAT_LONG_PAIR = "lat_long_pair"
     LOCATION_REQUIRED = "location_required"
     CONTROL_CHARACTER = "control_character"
+    LONE_SURROGATE = "lone_surrogate"
     FORBIDDEN_KEY = "forbidden_key"
     NESTED_TOO_DEEPLY = "nested_too_deeply"
     BODY_TOO_LARGE = "body_too_large"

@@ -5,6 +5,9 @@ from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
+import bson
+from bson.codec_options import CodecOptions
+
 from contracts.vocabulary import CaseState
 from mediation.metrics_store import Journal
 from services.audit import audit_event
@@ -165,6 +168,15 @@ class InMemoryMetricsStore:
         return result
 
 
+STORED: CodecOptions[Document] = CodecOptions(document_class=dict, tz_aware=True)
+
+
+def as_stored(document: Document) -> Document:
+    """What MongoDB gives back: through BSON, so times keep milliseconds, tuples become lists
+    and a string BSON cannot hold is refused as the driver refuses it."""
+    return bson.decode(bson.encode(document), codec_options=STORED)
+
+
 class InMemoryIntakeStore:
     """intake.store.IntakeStore in memory; `down` makes every call fail like a lost server."""
 
@@ -183,7 +195,7 @@ class InMemoryIntakeStore:
         stored = self._of(name)
         new = {doc["_id"] for doc in documents if doc["_id"] not in stored}
         for doc in documents:
-            stored.setdefault(doc["_id"], dict(doc))
+            stored.setdefault(doc["_id"], as_stored(doc))
         return new
 
     async def reserve(self, request: Document) -> Document | None:
@@ -213,19 +225,19 @@ class InMemoryIntakeStore:
         found = self._of("tracking").get(tracking_number)
         return None if found is None else await self.dispute(found["dispute_id"])
 
-    async def claim(self, claims: list[Document]) -> set[Any]:
-        return self._insert_new("claims", claims)
+    async def next_number(self, counter: str) -> int:
+        counters = self._of("counters")
+        entry = counters.setdefault(counter, {"_id": counter, "seq": 0})
+        entry["seq"] += 1
+        return int(entry["seq"])
 
-    async def claim_holder(self, claim_id: str) -> Document | None:
-        return self._of("claims").get(claim_id)
-
-    async def last_block(self, day: str) -> int | None:
-        blocks = [d["block"] for d in self._of("blocks").values() if d["day"] == day]
-        return max(blocks, default=None)
-
-    async def claim_block(self, day: str, block: int) -> bool:
-        entry = {"_id": f"{day}|{block:06d}", "day": day, "block": block}
-        return bool(self._insert_new("blocks", [entry]))
+    async def earliest_match(self, key: str, dispute_id: str, at: datetime, since: datetime) -> str:
+        entry = {"_id": f"{key}|{dispute_id}", "key": key, "dispute_id": dispute_id, "at": at}
+        self._insert_new("matches", [entry])
+        since = as_stored({"since": since})["since"]  # the server compares milliseconds too
+        window = [m for m in self._of("matches").values() if m["key"] == key and m["at"] >= since]
+        first = min(window, key=lambda m: (m["at"], m["_id"]), default=None)
+        return dispute_id if first is None else str(first["dispute_id"])
 
     async def add_status(self, entries: list[Document]) -> None:
         self._insert_new("status", entries)

@@ -4,9 +4,11 @@ Each row builds its request around a marker placed in clear-text fields (descrip
 party's name, the sender's nickname), so a test can prove no event carrying it was published.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from tests.factories import (
     JIANGHE,
@@ -30,7 +32,8 @@ class BadInput:
     name: str
     path: str
     build: Callable[[str], Any]
-    """marker → dict (JSON), bytes (raw JSON) or {"form": ...} (form-encoded)."""
+    """marker → dict (JSON), bytes (raw JSON), {"form": ...} (form-encoded) or {"raw_form":
+    bytes} (a form body as sent)."""
     status: int
     field: str
 
@@ -60,6 +63,17 @@ def wechat(marker: str, **overrides: Any) -> dict[str, Any]:
 
 def form(marker: str, **overrides: str) -> dict[str, Any]:
     return {"form": open311_form(description=f"{marker} 欠薪", first_name=marker) | overrides}
+
+
+def raw_json(body: dict[str, Any]) -> bytes:
+    """JSON as a client may send it: ASCII, every other code point escaped (`\\ud800` too)."""
+    return json.dumps(body, ensure_ascii=True).encode()
+
+
+def raw_form(marker: str, description: bytes) -> dict[str, Any]:
+    """A form whose description is sent as these percent-escaped bytes."""
+    fields = urlencode(form(marker, description=marker)["form"]).encode()
+    return {"raw_form": fields.replace(marker.encode(), marker.encode() + description, 1)}
 
 
 def _bad_id(marker: str) -> dict[str, Any]:
@@ -187,6 +201,56 @@ BAD_INPUTS: list[BadInput] = [
         422,
         "reporter.worker_id",
     ),
+    BadInput(
+        "lone surrogate",
+        HOTLINE,
+        lambda m: raw_json(hotline(m, description=f"{m} \ud800 吵架")),
+        422,
+        "description",
+    ),
+    BadInput(
+        "lone low surrogate in a party's name",
+        PETITION,
+        lambda m: raw_json(petition(m, parties=[{"name": f"{m}\udc00"}])),
+        422,
+        "parties.0.name",
+    ),
+    BadInput(
+        "surrogates in the wrong order",
+        WECHAT,
+        lambda m: raw_json(wechat(m, text=f"{m} \ude00\ud83d 吵架了")),
+        422,
+        "text",
+    ),
+    BadInput(
+        "lone surrogate in a key",
+        GRID,
+        lambda m: raw_json(grid(m) | {"x\ud800": m}),
+        422,
+        "x\\ud800",
+    ),
+    BadInput(
+        "a surrogate's bytes in JSON",  # not UTF-8; Python's parser lets them through
+        HOTLINE,
+        lambda m: (
+            json.dumps(hotline(m, description="DESCRIPTION"))
+            .encode()
+            .replace(b"DESCRIPTION", b"\xed\xa0\x80")
+        ),
+        422,
+        "description",
+    ),
+    BadInput(
+        "JSON that is not UTF-8",
+        GRID,
+        lambda m: (
+            json.dumps(grid(m, description="DESCRIPTION"))
+            .encode()
+            .replace(b"DESCRIPTION", b"\xff\xfe")
+        ),
+        422,
+        "body",
+    ),
     BadInput("WeChat message with empty text", WECHAT, lambda m: wechat(m, text=""), 422, "text"),
     BadInput(
         "WeChat message without text", WECHAT, lambda m: without(wechat(m), "text"), 422, "text"
@@ -219,6 +283,13 @@ BAD_INPUTS: list[BadInput] = [
         400,
         "description",
     ),
+    BadInput(
+        "Open311 escaped bytes that are not UTF-8",
+        OPEN311,
+        lambda m: raw_form(m, b"%ED%A0%80"),
+        400,
+        "description",
+    ),
     BadInput("Open311 unknown field", OPEN311, lambda m: form(m, color="red"), 400, "color"),
     BadInput(
         "Open311 bad attribute",
@@ -245,6 +316,9 @@ def request_of(row: BadInput, marker: str) -> dict[str, Any]:
         return {"content": body, "headers": {"content-type": "application/json"}}
     if "form" in body:
         return {"data": body["form"]}
+    if "raw_form" in body:
+        form_type = "application/x-www-form-urlencoded"
+        return {"content": body["raw_form"], "headers": {"content-type": form_type}}
     return {"json": body}
 
 

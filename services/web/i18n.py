@@ -451,6 +451,10 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
         "不允许控制字符 {codepoint}",
         "Control character {codepoint} not allowed",
     ),
+    "invalid.lone_surrogate": (
+        "含有无法保存的字符 {codepoint}（单独的代理码位）",
+        "Lone surrogate {codepoint}: not text that can be stored",
+    ),
     "invalid.forbidden_key": (
         "字段名不能以 $ 开头或包含 .",
         "Keys may not start with '$' or contain '.'",
