@@ -1,5 +1,5 @@
-"""Carrying out lifecycle commands: read the case, decide (pure), claim its version, write the
-change together with its pending events in one conditional update, relay those events to
+"""Carrying out lifecycle commands: read the case, decide (pure), write the change together
+with its pending events in one update conditional on the version read, relay those events to
 Kafka, then clear them. A crash anywhere leaves the events in the case's outbox, from where
 the next writer or the periodic sweep publishes them (same event ids: nothing duplicates)."""
 
@@ -112,9 +112,8 @@ class CaseService:
 
     async def _write(self, case: lifecycle.Case, decision: Decision, document: Document) -> bool:
         now = self._clock()
-        if not await self._store.claim(case.case_id, case.version, now):
-            return False  # another writer is changing this version; read again
-        # The outbox is replaced below: what an earlier writer left there goes out first.
+        # The outbox is replaced below: what an earlier writer left there goes out first
+        # (again, if this write loses the race: downstream knows the event ids).
         await self._relay.relay(document.get("outbox", []))
         entries = outbox_entries(decision.events, now)
         written = await self._store.apply(
@@ -126,10 +125,9 @@ class CaseService:
         return written
 
     async def _clear(self, case_id: str, version: int) -> None:
-        """Clearing is a change too; if someone else holds the next version, their write
-        replaces the outbox after relaying it, so there is nothing to do."""
-        if await self._store.claim(case_id, version, self._clock()):
-            await self._store.clear_outbox(case_id, version)
+        """Clearing is a change too; if someone else wrote the next version first, their write
+        replaced the outbox after relaying it, so there is nothing left to do."""
+        await self._store.clear_outbox(case_id, version)
 
     async def apply_system(self, case_id: str, command: Command) -> bool:
         """A command from the system (re-route, rebound, deadline). False when it no longer

@@ -1,15 +1,10 @@
-"""Case persistence. New cases are inserts by `_id` (the hot path); every later change is one
-conditional single-document update that carries its pending events (the outbox).
-
-Who may change version v of a case is settled by inserting the claim `<case>@<v>`: a unique
-`_id` lets exactly one writer in. The version filter alone is not enough on FerretDB 1.x,
-whose updates read and write back the document, so two writers that both read version v
-would both "match" and the last write would win (seen with two deadline sweepers). On
-MongoDB the filter would do; the claim costs one insert there.
+"""Case persistence. New cases are inserts by `_id`; every later change is one single-document
+update conditional on the version the writer read, carrying its pending events (the outbox).
+A single-document update is atomic, so of two writers that read version v exactly one wins.
 """
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 from pymongo import ASCENDING, DESCENDING
@@ -19,9 +14,6 @@ from contracts.vocabulary import CaseState
 from services.mongo import Document, insert_new
 
 CASES = "cases"
-CLAIMS = "case_claims"
-CLAIM_TAKEOVER = timedelta(seconds=30)
-"""A claim whose writer never wrote (it crashed in between) is taken over after this long."""
 
 
 class CaseStore(Protocol):
@@ -37,10 +29,6 @@ class CaseStore(Protocol):
         """How many of the unit's cases in `states` each mediator holds (unassigned: "")."""
         ...
 
-    async def claim(self, case_id: str, version: int, now: datetime) -> bool:
-        """The right to change `version` of the case into the next one; one writer gets it."""
-        ...
-
     async def apply(
         self,
         case_id: str,
@@ -50,11 +38,11 @@ class CaseStore(Protocol):
         outbox: list[Document],
     ) -> bool:
         """Write a change (replacing the outbox) only if the case is still at
-        `expected_version`. Callers hold the claim on that version."""
+        `expected_version`; False when another writer got there first."""
         ...
 
     async def clear_outbox(self, case_id: str, expected_version: int) -> None:
-        """Empty the outbox once relayed (a change of its own: callers hold the claim)."""
+        """Empty the outbox once relayed, unless the case has moved on."""
         ...
 
     async def due(self, now: datetime, since: datetime | None, limit: int) -> list[Document]:
@@ -81,21 +69,6 @@ class MongoCaseStore:
         await self._cases.create_index(queue, name="queue_by_due")
         await self._cases.create_index([("next_deadline_at", ASCENDING)], name="deadlines")
         await self._cases.create_index([("outbox.queued_at", ASCENDING)], name="outbox")
-
-    async def claim(self, case_id: str, version: int, now: datetime) -> bool:
-        claim_id = f"{case_id}@{version}"
-        if await insert_new(self._database, CLAIMS, [{"_id": claim_id, "at": now}]):
-            return True
-        held = await self._database[CLAIMS].find_one({"_id": claim_id})
-        if held is None or held["at"] > now - CLAIM_TAKEOVER:
-            return False
-        case = await self._cases.find_one({"_id": case_id}, projection={"version": 1})
-        if case is None or case.get("version") != version:
-            return False
-        # Abandoned: one taker per takeover window, again settled by a unique insert.
-        window = int(now.timestamp() // CLAIM_TAKEOVER.total_seconds())
-        takeover = {"_id": f"{claim_id}~{window}", "at": now}
-        return bool(await insert_new(self._database, CLAIMS, [takeover]))
 
     async def add_new(self, cases: list[Document]) -> set[Any]:
         return await insert_new(self._database, CASES, cases)

@@ -17,7 +17,6 @@ from services.mongo import Document
 class InMemoryCaseStore:
     def __init__(self) -> None:
         self.cases: dict[str, Document] = {}
-        self.claims: set[str] = set()
 
     async def add_new(self, cases: list[Document]) -> set[Any]:
         new = {case["_id"] for case in cases if case["_id"] not in self.cases}
@@ -50,13 +49,6 @@ class InMemoryCaseStore:
     async def get(self, case_id: str) -> Document | None:
         case = self.cases.get(case_id)
         return copy.deepcopy(case) if case is not None else None
-
-    async def claim(self, case_id: str, version: int, now: datetime) -> bool:
-        claim_id = f"{case_id}@{version}"
-        if claim_id in self.claims:
-            return False
-        self.claims.add(claim_id)
-        return True
 
     async def apply(
         self,
