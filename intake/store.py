@@ -6,11 +6,10 @@ from datetime import datetime
 from typing import Protocol
 
 from pymongo import ASCENDING, ReturnDocument
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
-from services.mongo import Document
+from services.mongo import Document, insert_new
 
 REQUESTS = "intake_requests"
 """Idempotency keys (header or channel message id) → the answer given, or the dispute reserved."""
@@ -28,7 +27,6 @@ MATCHES = "intake_matches"
 STATUS = "intake_status"
 """One entry per downstream event of a case, keyed by case id and event id."""
 
-DUPLICATE_KEY = 11000
 MATCHES_KEPT_S = 61 * 24 * 3600
 """Match entries expire after the longest duplicate window the settings allow, and a day."""
 
@@ -71,20 +69,6 @@ class IntakeStore(Protocol):
     async def status_entries(self, dispute_id: str) -> list[Document]: ...
 
 
-async def insert_once(collection: AsyncCollection[Document], documents: list[Document]) -> None:
-    """Insert documents keyed by `_id`; a duplicate key means "already done"."""
-    if not documents:
-        return
-    try:
-        await collection.insert_many(documents, ordered=False)
-    except BulkWriteError as error:
-        refused = error.details.get("writeErrors", [])
-        if error.details.get("writeConcernErrors") or any(
-            failure.get("code") != DUPLICATE_KEY for failure in refused
-        ):
-            raise
-
-
 class MongoIntakeStore:
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._db = database
@@ -106,19 +90,19 @@ class MongoIntakeStore:
         return await self._db[REQUESTS].find_one({"_id": key})
 
     async def put_outbox(self, entry: Document) -> None:
-        await insert_once(self._db[OUTBOX], [entry])
+        await insert_new(self._db, OUTBOX, [entry])
 
     async def outbox(self, dispute_id: str) -> Document | None:
         return await self._db[OUTBOX].find_one({"_id": dispute_id})
 
     async def add_disputes(self, disputes: list[Document]) -> None:
-        await insert_once(self._db[DISPUTES], disputes)
+        await insert_new(self._db, DISPUTES, disputes)
 
     async def dispute(self, dispute_id: str) -> Document | None:
         return await self._db[DISPUTES].find_one({"_id": dispute_id})
 
     async def add_tracking(self, tracking_number: str, dispute_id: str) -> None:
-        await insert_once(self._db[TRACKING], [{"_id": tracking_number, "dispute_id": dispute_id}])
+        await insert_new(self._db, TRACKING, [{"_id": tracking_number, "dispute_id": dispute_id}])
 
     async def dispute_by_tracking(self, tracking_number: str) -> Document | None:
         found = await self._db[TRACKING].find_one({"_id": tracking_number})
@@ -137,14 +121,14 @@ class MongoIntakeStore:
 
     async def earliest_match(self, key: str, dispute_id: str, at: datetime, since: datetime) -> str:
         entry = {"_id": f"{key}|{dispute_id}", "key": key, "dispute_id": dispute_id, "at": at}
-        await insert_once(self._db[MATCHES], [entry])
+        await insert_new(self._db, MATCHES, [entry])
         first = await self._db[MATCHES].find_one(
             {"key": key, "at": {"$gte": since}}, sort=[("at", ASCENDING), ("_id", ASCENDING)]
         )
         return dispute_id if first is None else str(first["dispute_id"])
 
     async def add_status(self, entries: list[Document]) -> None:
-        await insert_once(self._db[STATUS], entries)
+        await insert_new(self._db, STATUS, entries)
 
     async def status_entries(self, dispute_id: str) -> list[Document]:
         return await self._db[STATUS].find({"dispute_id": dispute_id}).to_list()
