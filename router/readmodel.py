@@ -3,8 +3,8 @@ detection, and which units are saturated. Pure state, fed by the Kafka edge.
 
 Why in memory, rebuilt from the topics at start rather than persisted: the topics are already
 the durable log, the state is small (one entry per case, a counter per mediator, the match keys
-of resolved cases), and rebuilding it is a bounded read; persisting it per batch would put
-filtered updates on FerretDB's slow path for no gain in correctness. Every update is keyed by
+of resolved cases), and rebuilding it is a bounded read; persisting it per batch would add a
+database write to every routing decision for no gain in correctness. Every update is keyed by
 case (and routing sequence), so applying an event twice, or reading the router's own decisions
 and mediation's announcements of them, counts each case once.
 """
