@@ -1,6 +1,6 @@
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from pydantic import TypeAdapter
@@ -100,8 +100,7 @@ def create_app(
         logger=logger,
         description="Stores each routed case in its unit's queue; re-routes move it up a tier.",
     )
-    lease = timedelta(seconds=settings.metrics_journal_lease_s)
-    recorder = MetricsRecorder(metrics, clock, lease)
+    recorder = MetricsRecorder(metrics)
     subscribe_batch(
         broker,
         topics.CASES_LIFECYCLE,
@@ -133,7 +132,7 @@ def create_app(
         running_broker(broker, settings),
     ]
     if sweep:
-        steps.append(running_sweeper(cases, recorder, settings, logger))
+        steps.append(running_sweeper(cases, settings, logger))
     console, pages = create_console(store, metrics, jurisdiction, auth)
     app = create_service_app(
         broker=broker,

@@ -121,7 +121,7 @@ class Increment:
 @dataclass(frozen=True)
 class Contribution:
     """What one event adds to the counters, in the few facts its counter documents follow
-    from. A count in progress keeps these in its journal, so anyone can finish it."""
+    from."""
 
     unit_id: str
     day: str

@@ -1,63 +1,33 @@
-"""Metrics read models in MongoDB: counter documents updated with one summed $inc per document
-per batch, and what makes each event count exactly once without transactions:
+"""Metrics read models in MongoDB: counter documents, one summed `$inc` per document per batch,
+and a mark per counted event (`metrics_applied`, `_id` = event id).
 
-- a journal per batch in progress (what each of its events adds), written first;
-- a mark per counted event (`_id` = event id, naming its journal): a redelivered event finds
-  its mark and is not counted again;
-- a guard on each counter document, `g.<owner>` = the owner's last journal applied to it, so
-  finishing an interrupted journal again skips the documents it already reached.
+A batch is counted in one multi-document transaction: read which of its events are marked
+already, mark the others and add what they bring to the counters. A crash or an abort leaves
+nothing of the batch behind, and a redelivered event finds its mark, so each event counts
+exactly once. Two batches racing for one mark or counter document meet in a write conflict;
+the loser's transaction is retried from the start and then sees the winner's marks.
 """
 
 from collections import Counter
-from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from collections.abc import Mapping
+from datetime import date
 from typing import Protocol
 
 from pymongo import ASCENDING, UpdateOne
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from mediation.metrics import ALL, BACKLOG, Contribution, Increment
-from services.mongo import MAX_BULK_STATEMENTS, Document, insert_new
+from mediation.metrics import ALL, BACKLOG, Contribution, Increment, increments_of
+from services.mongo import Document
 
 APPLIED = "metrics_applied"
 COUNTERS = "metrics"
-JOURNALS = "metrics_journals"
-JOURNAL_CLAIMS = "metrics_journal_claims"
-
-
-@dataclass(frozen=True)
-class Journal:
-    """One batch being counted: by whom, since when, and what each of its events adds."""
-
-    id: str
-    owner: str
-    at: datetime
-    contributions: dict[str, Contribution]
 
 
 class MetricsStore(Protocol):
-    async def open_journal(self, journal: Journal) -> None:
-        """Store the journal; one already there is left as it is."""
-        ...
-
-    async def mark_applied(self, journal_id: str, event_ids: list[str]) -> set[str]:
-        """Mark the events as counted by the journal; returns those not marked before."""
-        ...
-
-    async def marked_by(self, journal_id: str, event_ids: list[str]) -> set[str]:
-        """The events whose mark names this journal."""
-        ...
-
-    async def increment(self, increments: dict[str, Increment], journal: Journal) -> None:
-        """Add the increments to every counter document the journal has not reached yet."""
-        ...
-
-    async def close_journal(self, journal_id: str) -> None: ...
-
-    async def stale_journals(self, before: datetime) -> list[Journal]: ...
-
-    async def claim_journal(self, journal_id: str, window: int) -> bool:
-        """The right to finish an abandoned journal: one taker per window."""
+    async def count(self, contributions: Mapping[str, Contribution]) -> set[str]:
+        """Add each event's contribution (by event id) to the counters unless it was counted
+        before; all or nothing. Returns the events counted now."""
         ...
 
     async def documents(
@@ -74,6 +44,7 @@ class MetricsStore(Protocol):
 class MongoMetricsStore:
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._database = database
+        self._applied = database[APPLIED]
         self._counters = database[COUNTERS]
 
     async def ensure_indexes(self) -> None:
@@ -82,61 +53,35 @@ class MongoMetricsStore:
         )
         await self._counters.create_index([("parent", ASCENDING), ("dim", ASCENDING)], name="kids")
 
-    async def open_journal(self, journal: Journal) -> None:
-        await insert_new(self._database, JOURNALS, [_journal_document(journal)])
+    async def count(self, contributions: Mapping[str, Contribution]) -> set[str]:
+        if not contributions:
+            return set()
 
-    async def mark_applied(self, journal_id: str, event_ids: list[str]) -> set[str]:
-        marks = [{"_id": i, "journal": journal_id} for i in event_ids]
-        return await insert_new(self._database, APPLIED, marks)
+        async def counting(session: AsyncClientSession) -> set[str]:
+            return await self._count(contributions, session)
 
-    async def marked_by(self, journal_id: str, event_ids: list[str]) -> set[str]:
-        marked = set()
-        for event_id in event_ids:  # by _id, one at a time: `$in` is a full scan on FerretDB
-            mark = await self._database[APPLIED].find_one({"_id": event_id})
-            if mark is not None and mark.get("journal") == journal_id:
-                marked.add(event_id)
-        return marked
+        # with_transaction retries the whole callback on TransientTransactionError (a write
+        # conflict with a concurrent batch), and the commit on an unknown commit result.
+        async with self._database.client.start_session() as session:
+            return await session.with_transaction(counting)
 
-    async def increment(self, increments: dict[str, Increment], journal: Journal) -> None:
-        # Guarded updates without upsert (a guarded upsert that finds its guard set would try
-        # to insert a duplicate). Documents missing on the first pass are created, then the
-        # pass runs again: the guards let it skip whatever the first pass reached.
-        guard = f"g.{journal.owner}"
-        wanted = {d: item for d, item in sorted(increments.items()) if any(item.inc.values())}
-        operations = [
-            UpdateOne(
-                {"_id": doc_id, guard: {"$ne": journal.id}},
-                {
-                    "$inc": {f"c.{name}": value for name, value in item.inc.items() if value},
-                    "$set": {guard: journal.id},
-                },
-            )
-            for doc_id, item in wanted.items()
-        ]
-        if await self._bulk(operations) == len(operations):
-            return
-        new = [{"_id": doc_id, **item.keys, "c": {}} for doc_id, item in wanted.items()]
-        await insert_new(self._database, COUNTERS, new)
-        await self._bulk(operations)
-
-    async def _bulk(self, operations: list[UpdateOne]) -> int:
-        matched = 0
-        for start in range(0, len(operations), MAX_BULK_STATEMENTS):
-            chunk = operations[start : start + MAX_BULK_STATEMENTS]
-            matched += (await self._counters.bulk_write(chunk, ordered=False)).matched_count
-        return matched
-
-    async def close_journal(self, journal_id: str) -> None:
-        await self._database[JOURNALS].delete_one({"_id": journal_id})
-
-    async def stale_journals(self, before: datetime) -> list[Journal]:
-        # Only batches in progress are here, so the collection stays small.
-        cursor = self._database[JOURNALS].find({"at": {"$lt": before}})
-        return [_journal_of(doc) async for doc in cursor]
-
-    async def claim_journal(self, journal_id: str, window: int) -> bool:
-        claim = {"_id": f"{journal_id}~{window}"}
-        return bool(await insert_new(self._database, JOURNAL_CLAIMS, [claim]))
+    async def _count(
+        self, contributions: Mapping[str, Contribution], session: AsyncClientSession
+    ) -> set[str]:
+        ids = list(contributions)
+        # A duplicate key would abort the transaction, so the marks already there are read
+        # first and only the others inserted.
+        marked = self._applied.find({"_id": {"$in": ids}}, {"_id": 1}, session=session)
+        counted = {mark["_id"] async for mark in marked}
+        new = [event_id for event_id in ids if event_id not in counted]
+        if not new:
+            return set()
+        marks = [{"_id": event_id} for event_id in new]
+        await self._applied.insert_many(marks, ordered=False, session=session)
+        operations = _updates(increments_of(contributions[event_id] for event_id in new))
+        if operations:
+            await self._counters.bulk_write(operations, ordered=False, session=session)
+        return set(new)
 
     async def documents(
         self, unit: str, start: date | None, end: date | None, children: bool
@@ -166,14 +111,17 @@ class MongoMetricsStore:
         return result
 
 
-def _journal_document(journal: Journal) -> Document:
-    events = [{"event_id": i, **asdict(c)} for i, c in journal.contributions.items()]
-    return {"_id": journal.id, "owner": journal.owner, "at": journal.at, "events": events}
-
-
-def _journal_of(document: Document) -> Journal:
-    contributions = {
-        event["event_id"]: Contribution(**{k: v for k, v in event.items() if k != "event_id"})
-        for event in document["events"]
-    }
-    return Journal(document["_id"], document["owner"], document["at"], contributions)
+def _updates(increments: Mapping[str, Increment]) -> list[UpdateOne]:
+    """One upsert per counter document: its keys when it is new, its summed increments."""
+    return [
+        UpdateOne(
+            {"_id": doc_id},
+            {
+                "$inc": {f"c.{name}": value for name, value in item.inc.items() if value},
+                "$setOnInsert": item.keys,
+            },
+            upsert=True,
+        )
+        for doc_id, item in sorted(increments.items())
+        if any(item.inc.values())
+    ]

@@ -32,12 +32,6 @@ class MediationSettings(ServiceSettings):
         description="Where a new metrics consumer group starts: rebuild the read models from "
         "the whole lifecycle history, or count only what comes next.",
     )
-    metrics_journal_lease_s: float = Field(
-        default=120.0,
-        gt=0,
-        description="A metrics batch still open after this long was abandoned by a crash; "
-        "another consumer finishes it.",
-    )
     sweep_batch: int = Field(default=100, ge=1, le=1000)
     config_wait_s: float = Field(
         default=60.0,

@@ -1,5 +1,4 @@
-"""The periodic sweeps: deadlines that passed, events a crash left in an outbox, and metrics
-batches a crash left half counted."""
+"""The periodic sweeps: deadlines that passed and events a crash left in an outbox."""
 
 import asyncio
 import time
@@ -8,16 +7,12 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppres
 
 import structlog
 
-from mediation.handlers import MetricsRecorder
 from mediation.service import CaseService
 from mediation.settings import MediationSettings
 
 
 async def sweep_forever(
-    cases: CaseService,
-    recorder: MetricsRecorder,
-    settings: MediationSettings,
-    logger: structlog.stdlib.BoundLogger,
+    cases: CaseService, settings: MediationSettings, logger: structlog.stdlib.BoundLogger
 ) -> None:
     next_outbox = 0.0
     while True:
@@ -25,7 +20,6 @@ async def sweep_forever(
             await cases.sweep_deadlines(settings.sweep_batch, settings.sweep_lookback_s)
             if time.monotonic() >= next_outbox:
                 await cases.relay_stale(settings.outbox_grace_s, settings.sweep_batch)
-                await recorder.finish_abandoned()
                 next_outbox = time.monotonic() + settings.outbox_sweep_interval_s
         except Exception as error:  # a sweep must outlive a broker or database hiccup
             logger.warning("sweep failed, will retry", error=repr(error))
@@ -33,16 +27,13 @@ async def sweep_forever(
 
 
 def running_sweeper(
-    cases: CaseService,
-    recorder: MetricsRecorder,
-    settings: MediationSettings,
-    logger: structlog.stdlib.BoundLogger,
+    cases: CaseService, settings: MediationSettings, logger: structlog.stdlib.BoundLogger
 ) -> Callable[[], AbstractAsyncContextManager[None]]:
     """A lifespan step: the sweeper runs while the service does (after the broker started)."""
 
     @asynccontextmanager
     async def step() -> AsyncIterator[None]:
-        task = asyncio.create_task(sweep_forever(cases, recorder, settings, logger))
+        task = asyncio.create_task(sweep_forever(cases, settings, logger))
         try:
             yield
         finally:

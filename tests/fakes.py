@@ -2,14 +2,16 @@
 
 import copy
 from collections import Counter
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
 import bson
 from bson.codec_options import CodecOptions
+from pymongo.errors import OperationFailure
 
 from contracts.vocabulary import CaseState
-from mediation.metrics_store import Journal
+from mediation.metrics import Contribution, increments_of
 from services.audit import audit_event
 from services.mongo import Document
 
@@ -89,43 +91,31 @@ class InMemoryCaseStore:
 
 
 class InMemoryMetricsStore:
-    """mediation.metrics_store.MetricsStore in memory, guards and journals included."""
+    """mediation.metrics_store.MetricsStore in memory. A batch is counted whole or not at all:
+    its changes are made on copies that replace the stored ones only when all succeeded."""
 
     def __init__(self) -> None:
-        self.applied: dict[str, str] = {}
+        self.applied: set[str] = set()
         self.counters: dict[str, Document] = {}
-        self.journals: dict[str, Journal] = {}
-        self.claims: set[str] = set()
 
-    async def open_journal(self, journal: Journal) -> None:
-        self.journals.setdefault(journal.id, journal)
-
-    async def mark_applied(self, journal_id: str, event_ids: list[str]) -> set[str]:
-        new = {i for i in event_ids if i not in self.applied}
-        self.applied.update(dict.fromkeys(new, journal_id))
-        return new
-
-    async def marked_by(self, journal_id: str, event_ids: list[str]) -> set[str]:
-        return {i for i in event_ids if self.applied.get(i) == journal_id}
-
-    async def increment(self, increments: dict[str, Any], journal: Journal) -> None:
-        for doc_id, item in increments.items():
-            document = self.counters.setdefault(doc_id, {**item.keys, "c": Counter(), "g": {}})
-            if document["g"].get(journal.owner) != journal.id:
-                document["c"].update(item.inc)
-                document["g"][journal.owner] = journal.id
-
-    async def close_journal(self, journal_id: str) -> None:
-        self.journals.pop(journal_id, None)
-
-    async def stale_journals(self, before: datetime) -> list[Journal]:
-        return [j for j in self.journals.values() if j.at < before]
-
-    async def claim_journal(self, journal_id: str, window: int) -> bool:
-        claim = f"{journal_id}~{window}"
-        taken = claim in self.claims
-        self.claims.add(claim)
-        return not taken
+    async def count(self, contributions: Mapping[str, Contribution]) -> set[str]:
+        new = [event_id for event_id in contributions if event_id not in self.applied]
+        changed: dict[str, Document] = {}
+        for doc_id, item in sorted(increments_of(contributions[i] for i in new).items()):
+            if not any(item.inc.values()):
+                continue
+            stored = self.counters.get(doc_id, {**item.keys, "c": Counter()})
+            document = {**stored, "c": Counter(stored["c"])}
+            for name, value in item.inc.items():
+                if not value:
+                    continue
+                if "" in name.split("."):  # refused by the server, as there
+                    raise OperationFailure(f"The update path 'c.{name}' has an empty field", 56)
+                document["c"][name] += value
+            changed[doc_id] = document
+        self.counters.update(changed)
+        self.applied.update(new)
+        return set(new)
 
     async def documents(
         self, unit: str, start: date | None, end: date | None, children: bool

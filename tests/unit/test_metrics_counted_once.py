@@ -1,8 +1,9 @@
-"""Each lifecycle event counts exactly once in the metrics, whichever step a crash interrupts
-and whoever finishes the batch: the recorder's journal, marks and guards, on the store fake."""
+"""Each lifecycle event counts exactly once in the metrics, through an aborted batch and
+redeliveries: the recorder hands the store whole batches, on the store fake."""
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
@@ -11,57 +12,32 @@ import pytest
 from contracts.events import CaseAssigned, CaseResolved, Event
 from contracts.vocabulary import AgreementForm, Priority, Tier
 from mediation.handlers import MetricsRecorder
-from mediation.metrics import Increment
-from mediation.metrics_store import Journal
+from mediation.metrics import Contribution
 from tests.factories import JIANGHE
 from tests.fakes import InMemoryMetricsStore
 
 START = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
-LEASE = timedelta(seconds=60)
 
 
-class CrashError(Exception):
+class AbortedError(Exception):
     pass
 
 
-class CrashingStore(InMemoryMetricsStore):
-    """Fails once at `step`; in `increment`, after reaching `after_docs` documents."""
+class AbortingStore(InMemoryMetricsStore):
+    """The first batch's transaction aborts (the writer died, the database went away)."""
 
-    def __init__(self, step: str, after_docs: int = 0) -> None:
-        super().__init__()
-        self.step, self.after_docs = step, after_docs
-
-    def _crash_at(self, step: str) -> None:
-        if self.step == step:
-            self.step = ""
-            raise CrashError(step)
-
-    async def mark_applied(self, journal_id: str, event_ids: list[str]) -> set[str]:
-        self._crash_at("mark")
-        return await super().mark_applied(journal_id, event_ids)
-
-    async def increment(self, increments: dict[str, Increment], journal: Journal) -> None:
-        if self.step == "increment":
-            self.step = ""
-            part = dict(list(increments.items())[: self.after_docs])
-            await super().increment(part, journal)
-            raise CrashError("increment")
-        await super().increment(increments, journal)
-
-    async def close_journal(self, journal_id: str) -> None:
-        self._crash_at("close")
-        await super().close_journal(journal_id)
-
-
-class Clock:
     def __init__(self) -> None:
-        self.now = START
+        super().__init__()
+        self.aborts = 1
 
-    def __call__(self) -> datetime:
-        return self.now
+    async def count(self, contributions: Mapping[str, Contribution]) -> set[str]:
+        if self.aborts:
+            self.aborts -= 1
+            raise AbortedError
+        return await super().count(contributions)
 
 
-def facts() -> dict[str, Any]:
+def facts(**changes: Any) -> dict[str, Any]:
     return {
         "occurred_at": START,
         "correlation_id": "c1",
@@ -72,104 +48,70 @@ def facts() -> dict[str, Any]:
         "started_at": START,
         "channel": "hotline",
         "category": "neighbour",
-    }
+    } | changes
 
 
-def batch() -> list[Event]:
+def batch(**changes: Any) -> list[Event]:
     assigned = CaseAssigned(
         event_id=uuid4(),
-        **facts(),
+        **facts(**changes),
         routing_seq=1,
         tracking_number="HY-1",
         priority=Priority.NORMAL,
         acceptance_due_at=START,
     )
-    resolved = CaseResolved(event_id=uuid4(), **facts(), agreement=AgreementForm.ORAL, on_time=True)
+    resolved = CaseResolved(
+        event_id=uuid4(), **facts(**changes), agreement=AgreementForm.ORAL, on_time=True
+    )
     return [assigned, resolved]
 
 
 def counters(store: InMemoryMetricsStore) -> dict[str, Counter[str]]:
-    return {doc_id: +Counter(doc["c"]) for doc_id, doc in store.counters.items()}
+    """Non-zero counts (a case assigned and resolved in one batch moves no backlog)."""
+    found: dict[str, Counter[str]] = {d: +Counter(doc["c"]) for d, doc in store.counters.items()}
+    return {doc_id: counts for doc_id, counts in found.items() if counts}
 
 
 async def counted_once(events: list[Event]) -> dict[str, Counter[str]]:
     store = InMemoryMetricsStore()
-    await MetricsRecorder(store, Clock(), LEASE).on_lifecycle(events)
+    for event in events:
+        await MetricsRecorder(store).on_lifecycle([event])
     return counters(store)
 
 
-@pytest.mark.parametrize(
-    ("step", "after_docs"),
-    [("mark", 0), ("increment", 0), ("increment", 3), ("close", 0)],
-)
-async def test_a_crash_at_any_step_still_counts_each_event_once(step: str, after_docs: int) -> None:
+async def test_a_batch_is_counted_as_its_events_one_by_one() -> None:
     events = batch()
-    store, clock = CrashingStore(step, after_docs), Clock()
-    with pytest.raises(CrashError):
-        await MetricsRecorder(store, clock, LEASE).on_lifecycle(events)
-    # A restarted process gets the uncommitted batch again, then finds the abandoned journal.
-    restarted = MetricsRecorder(store, clock, LEASE)
-    await restarted.on_lifecycle(events)
-    clock.now += LEASE * 2
-    await restarted.finish_abandoned()
+    store = InMemoryMetricsStore()
+    await MetricsRecorder(store).on_lifecycle(events)
     assert counters(store) == await counted_once(events)
-    assert store.journals == {}
+    assert counters(store)[f"{JIANGHE}|2026-11-22|all|"] == Counter(
+        assigned=1, started=1, resolved=1, resolved_on_time=1, resolved_at_origin=1, ttr_00=1
+    )
+
+
+async def test_an_aborted_batch_counts_nothing_and_its_redelivery_counts_once() -> None:
+    events = batch()
+    store = AbortingStore()
+    recorder = MetricsRecorder(store)
+    with pytest.raises(AbortedError):
+        await recorder.on_lifecycle(events)
+    assert store.counters == {}
+    await recorder.on_lifecycle(events)
+    await recorder.on_lifecycle(events)
+    assert counters(store) == await counted_once(events)
 
 
 async def test_a_redelivered_batch_counts_nothing_more() -> None:
     events = batch()
-    store, clock = InMemoryMetricsStore(), Clock()
-    recorder = MetricsRecorder(store, clock, LEASE)
+    store = InMemoryMetricsStore()
+    recorder = MetricsRecorder(store)
     await recorder.on_lifecycle(events)
-    await recorder.on_lifecycle([*events, *events])
+    await recorder.on_lifecycle([*events, *events, *batch(started_at=None)])
     assert counters(store) == await counted_once(events)
 
 
-async def test_a_journal_is_finished_once_by_two_finders() -> None:
-    events = batch()
-    store, clock = CrashingStore("increment", 0), Clock()
-    with pytest.raises(CrashError):
-        await MetricsRecorder(store, clock, LEASE).on_lifecycle(events)
-    clock.now += LEASE * 2
-    finders = [MetricsRecorder(store, clock, LEASE) for _ in range(2)]
-    assert [await finder.finish_abandoned() for finder in finders] == [1, 0]
-    assert counters(store) == await counted_once(events)
-
-
-async def test_an_open_journal_is_left_to_its_writer_until_its_lease_ends() -> None:
-    store, clock = CrashingStore("close"), Clock()
-    with pytest.raises(CrashError):
-        await MetricsRecorder(store, clock, LEASE).on_lifecycle(batch())
-    assert await MetricsRecorder(store, clock, LEASE).finish_abandoned() == 0
-    assert len(store.journals) == 1
-
-
-async def test_an_abandoned_journal_is_finished_without_the_batch_coming_again() -> None:
-    events = batch()
-    store, clock = CrashingStore("mark"), Clock()
-    with pytest.raises(CrashError):
-        await MetricsRecorder(store, clock, LEASE).on_lifecycle(events)
-    clock.now += LEASE * 2
-    assert await MetricsRecorder(store, clock, LEASE).finish_abandoned() == 1
-    assert counters(store) == await counted_once(events)
-
-
-@pytest.mark.parametrize("after_docs", [0, 3])
-async def test_a_writer_that_lives_on_finishes_its_failed_batch_before_counting_another(
-    after_docs: int,
-) -> None:
-    """The database went away in the middle of a batch, and the process did not: the batch is
-    rewound while the next ones wait. Counting a later batch into the same documents first
-    would overwrite the guards that say where the failed one already counted."""
-    first, second = batch(), batch()
-    store, clock = CrashingStore("increment", after_docs), Clock()
-    recorder = MetricsRecorder(store, clock, LEASE)
-    with pytest.raises(CrashError):
-        await recorder.on_lifecycle(first)
-    await recorder.on_lifecycle(second)
-    await recorder.on_lifecycle(first)  # redelivered
-    clock.now += LEASE * 2
-    await MetricsRecorder(store, clock, LEASE).finish_abandoned()
-    await recorder.finish_abandoned()
-    assert counters(store) == await counted_once([*first, *second])
-    assert store.journals == {}
+async def test_an_event_without_the_case_facts_is_left_to_the_one_with_them() -> None:
+    store = InMemoryMetricsStore()
+    await MetricsRecorder(store).on_lifecycle(batch(started_at=None))
+    assert store.counters == {}
+    assert store.applied == set()
