@@ -11,7 +11,6 @@ from pymongo.errors import BulkWriteError
 from services.settings import ServiceSettings
 
 DUPLICATE_KEY = 11000
-MAX_BULK_STATEMENTS = 100
 
 Document = dict[str, Any]
 
