@@ -11,7 +11,12 @@ from contracts.ids import UNIT_ID_PATTERN, is_within
 from notifier.models import Subscription, SubscriptionIn, WebhookDelivery
 from notifier.service import SubscriptionCache
 from notifier.settings import NotifierSettings
-from notifier.store import STREAM_ID_PATTERN, AlertLog, StreamIds, SubscriptionStore
+from notifier.store import (
+    POSITION_PATTERN,
+    AlertLog,
+    CannotResumeError,
+    SubscriptionStore,
+)
 from notifier.stream import alert_events
 from services.audit import AuditTrail
 from services.auth import AuthSettings, Principal, Role, bearer, forbid, require_read
@@ -103,15 +108,23 @@ def create_router(
         caller: Caller,
         subscription_id: Annotated[str, Query(pattern=r"^[0-9a-f]{24}$")],
         last_event_id: Annotated[
-            str | None, Header(alias="Last-Event-ID", pattern=STREAM_ID_PATTERN)
+            str | None, Header(alias="Last-Event-ID", pattern=POSITION_PATTERN)
         ] = None,
     ) -> StreamingResponse:
         """The subscription's alerts as Server-Sent Events. Without `Last-Event-ID` the stream
-        starts at the subscription's creation; with it, right after that event."""
+        starts at the subscription's creation; with it, right after that event. Where the log
+        no longer reaches that far back, the stream starts now with a `gap` event first."""
         subscription = await load(subscription_id, caller)
-        cursor = last_event_id or StreamIds.floor(subscription.created_at)
+        start = last_event_id or subscription.created_at
+        wait_s = settings.stream_heartbeat_s
+        gap_from = None
+        try:
+            feed = await log.follow(start, wait_s)
+        except CannotResumeError:
+            gap_from = last_event_id or subscription.created_at.isoformat()
+            feed = await log.follow(clock(), wait_s)
         return StreamingResponse(
-            alert_events(log, subscription, cursor, settings, clock),
+            alert_events(feed, subscription, settings.stream_max_s, gap_from),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

@@ -15,7 +15,7 @@ from notifier.delivery import DeadLetters, Deliverer
 from notifier.handlers import subscribe_alerts
 from notifier.service import Dispatcher, SubscriptionCache
 from notifier.settings import NotifierSettings
-from notifier.store import DIGESTS, AlertLog, LeasedJobs, Ledger, SubscriptionStore
+from notifier.store import DIGESTS, LeasedJobs, Ledger, MongoAlertLog, SubscriptionStore
 from notifier.web import create_console
 from services.audit import Auditor
 from services.auth import AuthSettings
@@ -52,7 +52,7 @@ def create_app(
     )
     subscriptions = SubscriptionStore(database)
     cache = SubscriptionCache(subscriptions, logger)
-    log = AlertLog(database)
+    log = MongoAlertLog(database)
     ledger = Ledger(database)
     digests = LeasedJobs(database, DIGESTS)
     http = httpx.AsyncClient(timeout=settings.delivery_timeout_s, follow_redirects=False)
@@ -75,7 +75,6 @@ def create_app(
     def open_stores() -> AbstractAsyncContextManager[None]:
         @asynccontextmanager
         async def step() -> AsyncIterator[None]:
-            await log.ensure_indexes()
             await ledger.ensure_indexes()
             await cache.refresh()  # before the consumer or the sweep needs a subscription
             try:

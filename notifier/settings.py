@@ -29,11 +29,9 @@ class NotifierSettings(ServiceSettings):
     sweep_interval_s: float = Field(default=15.0, gt=0)
     max_concurrent_deliveries: int = Field(default=20, ge=1)
     digest_tick_s: float = Field(default=10.0, gt=0, description="How often due digests go.")
-    # Live stream: poll the alert log this often; alerts younger than the settle time wait, so
-    # an alert whose id was taken just before a concurrent writer's is never skipped.
-    stream_poll_s: float = Field(default=1.0, gt=0)
-    stream_settle_s: float = Field(default=1.0, ge=0)
-    stream_heartbeat_s: float = Field(default=15.0, gt=0)
+    stream_heartbeat_s: float = Field(
+        default=15.0, gt=0, description="A live stream quiet this long sends a keep-alive."
+    )
     stream_max_s: float = Field(
         default=300.0,
         gt=0,

@@ -1,9 +1,8 @@
 """MongoDB persistence of the notifier.
 
 - `subscriptions`: few documents, read whole into the in-memory cache.
-- `alerts`: the alert log behind the live stream, insert-only. `_id` is a time-ordered stream
-  id (so `Last-Event-ID` resumes across restarts with a range query) and `alert_id` carries a
-  unique index, so a redelivered alert is refused rather than logged twice.
+- `alerts`: the alert log behind the live stream, insert-only, `_id` = alert id (a redelivered
+  alert is refused rather than logged twice); streams follow it through a change stream.
 - `deliveries`: the delivery ledger, one document per (alert, subscription) whose `_id` is the
   pair, inserted before anything is sent: the insert is the claim, a duplicate key means "this
   subscriber already has (or is being given) this alert". The outcome is then recorded on it.
@@ -12,13 +11,15 @@ Updates are by `_id`, conditional on the claim's token, and happen once or twice
 delivery: a low-rate path next to the insert that guards it.
 """
 
-import re
-import secrets
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
+from bson import Timestamp
 from pymongo import ASCENDING
+from pymongo.asynchronous.change_stream import AsyncChangeStream
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
 
 from contracts.events import AlertRaised
 from services.mongo import Document, insert_new
@@ -35,33 +36,38 @@ CANCELLED = "cancelled"
 DIGEST_PENDING = "digest_pending"
 DIGESTED = "digested"
 
-STREAM_ID_PATTERN = r"^\d{16}-[0-9a-f]{8}$"
+POSITION_PATTERN = r"^[0-9A-Fa-f]{2,4096}$"
+"""A change stream's resume token (its `_data`), the `id:` of every streamed alert."""
 
 
-class StreamIds:
-    """Time-ordered ids: microseconds since the epoch, then a tag of this process so two
-    instances never collide. Strictly increasing within the process even if the clock is not."""
-
-    def __init__(self, tag: str | None = None) -> None:
-        self._tag = tag or secrets.token_hex(4)
-        self._last = 0
-
-    def next(self, now: datetime) -> str:
-        self._last = max(_micros(now), self._last + 1)
-        return f"{self._last:016d}-{self._tag}"
-
-    @staticmethod
-    def floor(moment: datetime) -> str:
-        """Sorts before every id taken at or after `moment`."""
-        return f"{_micros(moment):016d}-"
-
-    @staticmethod
-    def valid(stream_id: str) -> bool:
-        return re.fullmatch(STREAM_ID_PATTERN, stream_id) is not None
+class CannotResumeError(Exception):
+    """The log no longer holds (or never held) the position asked for."""
 
 
-def _micros(moment: datetime) -> int:
-    return int(moment.timestamp() * 1_000_000)
+@dataclass(frozen=True)
+class LoggedAlert:
+    position: str
+    """Where a reader resumes right after this alert."""
+    alert: Document
+
+
+class AlertFeed(Protocol):
+    async def next(self) -> LoggedAlert | None:
+        """The next alert logged, in commit order; None after a quiet wait."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class AlertLog(Protocol):
+    async def append(self, alerts: list[AlertRaised], now: datetime) -> int:
+        """Log alerts not logged before; returns how many were new."""
+        ...
+
+    async def follow(self, start: str | datetime, wait_s: float) -> AlertFeed:
+        """Alerts logged after the position `start`, or from the moment `start`; a quiet
+        feed answers None after `wait_s`. Raises CannotResumeError."""
+        ...
 
 
 class SubscriptionStore:
@@ -82,31 +88,52 @@ class SubscriptionStore:
         return result.deleted_count == 1
 
 
-class AlertLog:
+class MongoAlertLog:
+    """The alert log, read through a change stream: its order is the order of commits, so a
+    reader never skips an alert that committed late, and its resume token is the position."""
+
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._database = database
         self._alerts = database[ALERTS]
-        self._ids = StreamIds()
-
-    async def ensure_indexes(self) -> None:
-        await self._alerts.create_index([("alert_id", ASCENDING)], unique=True, name="alert_id")
 
     async def append(self, alerts: list[AlertRaised], now: datetime) -> int:
-        """Log alerts not logged before; returns how many were new."""
         documents = [
-            {
-                "_id": self._ids.next(now),
-                "alert_id": alert.alert_id,
-                "alert": alert.model_dump(mode="json"),
-            }
+            {"_id": alert.alert_id, "alert": alert.model_dump(mode="json"), "logged_at": now}
             for alert in alerts
         ]
         return len(await insert_new(self._database, ALERTS, documents))
 
-    async def after(self, cursor: str, horizon: str, limit: int) -> list[Document]:
-        """Alerts logged after `cursor` up to `horizon`, oldest first."""
-        query = {"_id": {"$gt": cursor, "$lte": horizon}}
-        return await self._alerts.find(query).sort("_id", ASCENDING).limit(limit).to_list()
+    async def follow(self, start: str | datetime, wait_s: float) -> AlertFeed:
+        where: dict[str, Any] = (
+            {"resume_after": {"_data": start}}
+            if isinstance(start, str)
+            else {"start_at_operation_time": Timestamp(int(start.timestamp()), 0)}
+        )
+        try:
+            changes = await self._alerts.watch(
+                [{"$match": {"operationType": "insert"}}],
+                max_await_time_ms=int(wait_s * 1000),
+                **where,
+            )
+        except OperationFailure as error:
+            # The server refused where to start: a token it cannot read, or history it no
+            # longer holds (ChangeStreamHistoryLost). Losing the server is not this error.
+            raise CannotResumeError(str(error)) from error
+        return _ChangeFeed(changes)
+
+
+class _ChangeFeed:
+    def __init__(self, changes: AsyncChangeStream[Document]) -> None:
+        self._changes = changes
+
+    async def next(self) -> LoggedAlert | None:
+        change = await self._changes.try_next()
+        if change is None:
+            return None
+        return LoggedAlert(change["_id"]["_data"], change["fullDocument"]["alert"])
+
+    async def close(self) -> None:
+        await self._changes.close()
 
 
 class LeasedJobs:
@@ -156,7 +183,7 @@ class Ledger(LeasedJobs):
         super().__init__(database, DELIVERIES)
 
     async def ensure_indexes(self) -> None:
-        """Serve the sweep and the digest flush on MongoDB (FerretDB scans either way)."""
+        """Serve the sweep and the digest flush."""
         await self._jobs.create_index([("state", ASCENDING), ("lease_until", ASCENDING)])
         await self._jobs.create_index([("state", ASCENDING), ("due_at", ASCENDING)])
 

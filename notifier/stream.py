@@ -1,52 +1,43 @@
 """Server-Sent Events: a subscription's alerts from the alert log, resumable by Last-Event-ID."""
 
-import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
-from datetime import datetime, timedelta
+from collections.abc import AsyncIterator
 
 from contracts.events import AlertRaised
 from notifier import rules
 from notifier.models import Subscription
-from notifier.settings import NotifierSettings
-from notifier.store import AlertLog, StreamIds
+from notifier.store import AlertFeed
 
-PAGE = 100
 RETRY_MS = 3000
 
 
-def sse_event(stream_id: str, alert: dict[str, object]) -> str:
+def sse_event(position: str, alert: dict[str, object]) -> str:
     data = json.dumps(alert, ensure_ascii=False, separators=(",", ":"))
-    return f"id: {stream_id}\nevent: alert\ndata: {data}\n\n"
+    return f"id: {position}\nevent: alert\ndata: {data}\n\n"
+
+
+def sse_gap(since: str) -> str:
+    """Said first when the stream cannot start where asked: alerts before now may be missing."""
+    data = json.dumps({"reason": "history_lost", "asked_for": since}, separators=(",", ":"))
+    return f"event: gap\ndata: {data}\n\n"
 
 
 async def alert_events(
-    log: AlertLog,
-    subscription: Subscription,
-    cursor: str,
-    settings: NotifierSettings,
-    clock: Callable[[], datetime],
+    feed: AlertFeed, subscription: Subscription, max_s: float, gap_from: str | None = None
 ) -> AsyncIterator[str]:
-    """Every matching alert logged after `cursor`, in log order, then new ones as they come.
-
-    The log is read only up to `stream_settle_s` ago: a writer that took an id just before
-    another's but stored it just after is still read in order, not skipped by the cursor.
-    """
-    yield f"retry: {RETRY_MS}\n\n"
-    quiet_since = started = time.monotonic()
-    while time.monotonic() - started < settings.stream_max_s:
-        horizon = StreamIds.floor(clock() - timedelta(seconds=settings.stream_settle_s))
-        page = await log.after(cursor, horizon, PAGE)
-        for document in page:
-            cursor = document["_id"]
-            alert = AlertRaised.model_validate(document["alert"])
-            if rules.matches(subscription, alert):
-                yield sse_event(cursor, document["alert"])
-                quiet_since = time.monotonic()
-        if len(page) == PAGE:
-            continue
-        if time.monotonic() - quiet_since >= settings.stream_heartbeat_s:
-            yield ": keep-alive\n\n"  # keeps proxies from closing an idle stream
-            quiet_since = time.monotonic()
-        await asyncio.sleep(settings.stream_poll_s)
+    """Every matching alert in the feed, in commit order, for at most `max_s`; a comment
+    whenever the feed was quiet for its wait, so proxies keep an idle stream open."""
+    try:
+        yield f"retry: {RETRY_MS}\n\n"
+        if gap_from is not None:
+            yield sse_gap(gap_from)
+        started = time.monotonic()
+        while time.monotonic() - started < max_s:
+            logged = await feed.next()
+            if logged is None:
+                yield ": keep-alive\n\n"
+            elif rules.matches(subscription, AlertRaised.model_validate(logged.alert)):
+                yield sse_event(logged.position, logged.alert)
+    finally:
+        await feed.close()

@@ -1,5 +1,6 @@
 """In-memory stand-ins for component tests only; integration tests use the real servers."""
 
+import asyncio
 import copy
 from collections import Counter
 from collections.abc import Mapping
@@ -10,8 +11,10 @@ import bson
 from bson.codec_options import CodecOptions
 from pymongo.errors import OperationFailure
 
+from contracts.events import AlertRaised
 from contracts.vocabulary import CaseState
 from mediation.metrics import Contribution, increments_of
+from notifier.store import CannotResumeError, LoggedAlert
 from services.audit import audit_event
 from services.mongo import Document
 
@@ -252,3 +255,53 @@ class InMemoryAuditTrail:
 
     async def record_all(self, events: Any) -> None:
         self.records.extend(events)
+
+
+class InMemoryAlertLog:
+    """notifier.store.AlertLog in memory: positions are hex sequence numbers in commit order."""
+
+    def __init__(self) -> None:
+        self.logged: list[tuple[datetime, Document]] = []
+        self._grown = asyncio.Condition()
+
+    async def append(self, alerts: list[AlertRaised], now: datetime) -> int:
+        known = {alert["alert_id"] for _, alert in self.logged}
+        new = [a for a in {a.alert_id: a for a in alerts}.values() if a.alert_id not in known]
+        async with self._grown:
+            self.logged += [(now, alert.model_dump(mode="json")) for alert in new]
+            self._grown.notify_all()
+        return len(new)
+
+    async def follow(self, start: str | datetime, wait_s: float) -> "InMemoryAlertFeed":
+        if isinstance(start, datetime):
+            at = next((i for i, (t, _) in enumerate(self.logged) if t >= start), len(self.logged))
+            return InMemoryAlertFeed(self, at, wait_s)
+        try:
+            after = int(start, 16)
+        except ValueError as error:
+            raise CannotResumeError(start) from error
+        if not 1 <= after <= len(self.logged):
+            raise CannotResumeError(start)
+        return InMemoryAlertFeed(self, after, wait_s)
+
+
+class InMemoryAlertFeed:
+    def __init__(self, log: InMemoryAlertLog, at: int, wait_s: float) -> None:
+        self._log = log
+        self._at = at
+        self._wait_s = wait_s
+
+    async def next(self) -> LoggedAlert | None:
+        async with self._log._grown:
+            try:
+                await asyncio.wait_for(
+                    self._log._grown.wait_for(lambda: self._at < len(self._log.logged)),
+                    self._wait_s,
+                )
+            except TimeoutError:
+                return None
+        self._at += 1
+        return LoggedAlert(f"{self._at:016X}", self._log.logged[self._at - 1][1])
+
+    async def close(self) -> None:
+        return None

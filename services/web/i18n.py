@@ -128,6 +128,10 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
         "新预警会自动出现，无需刷新。",
         "New alerts appear here without reloading.",
     ),
+    "supervisor.gap": (
+        "部分较早的预警已无法补发，以下为此刻起的实时预警。",
+        "Some earlier alerts can no longer be replayed; alerts from now on follow.",
+    ),
     "supervisor.metrics_link": ("查看调解指标", "Open the mediation metrics"),
     "supervisor.subscriptions": ("预警订阅", "Alert subscriptions"),
     "supervisor.new_subscription": ("新增订阅", "New subscription"),

@@ -190,6 +190,8 @@ class StreamReader:
     """Reads a live alert stream in the background: (event id, alert) pairs."""
 
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)
+    """Where the stream could not start, from its `gap` events."""
 
     async def read(self, url: str, last_event_id: str | None = None) -> None:
         headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
@@ -198,15 +200,20 @@ class StreamReader:
             client.stream("GET", url, headers=headers) as response,
         ):
             response.raise_for_status()
-            event_id, data = "", ""
+            event_id, kind, data = "", "", ""
             async for line in response.aiter_lines():
                 if line.startswith("id: "):
                     event_id = line[4:]
+                elif line.startswith("event: "):
+                    kind = line[7:]
                 elif line.startswith("data: "):
                     data = line[6:]
                 elif not line and data:
-                    self.events.append((event_id, json.loads(data)))
-                    event_id, data = "", ""
+                    if kind == "gap":
+                        self.gaps.append(json.loads(data)["asked_for"])
+                    else:
+                        self.events.append((event_id, json.loads(data)))
+                    event_id, kind, data = "", "", ""
 
     def alert_ids(self) -> list[str]:
         return [item["alert_id"] for _, item in self.events]

@@ -161,7 +161,7 @@ async def test_killed_mid_delivery_and_restarted_the_notifier_does_not_double_se
     # The receiver of "processed" saw the resend and dropped it by its idempotency key.
     processed_keys = [h.key for h in receiver.at("processed") if event.alert_id in h.alert_ids()]
     assert processed_keys[0] in receiver.processed
-    assert await database["alerts"].count_documents({"alert_id": event.alert_id}) == 1
+    assert await database["alerts"].count_documents({"_id": event.alert_id}) == 1
 
 
 async def _both_held(receiver: Receiver) -> bool:

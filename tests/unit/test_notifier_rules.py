@@ -9,7 +9,6 @@ from contracts.events import AlertRaised
 from contracts.vocabulary import AlertKind, Priority
 from notifier import rules
 from notifier.models import StreamDelivery, Subscription, SubscriptionIn
-from notifier.store import StreamIds
 
 NOW = datetime(2026, 11, 22, 8, 30, tzinfo=UTC)
 VILLAGE = "hanyin-shuangru-jianghe"
@@ -117,16 +116,6 @@ def test_json_body_carries_one_alert_or_a_digest() -> None:
     assert (single["type"], single["alert"]["alert_id"]) == ("alert", "escalation:case-1:2")
     batch = json.loads(rules.json_body("d-k", "sub", [payload, payload], digest=True))
     assert (batch["type"], len(batch["alerts"])) == ("digest", 2)
-
-
-def test_stream_ids_increase_even_when_the_clock_does_not() -> None:
-    ids = StreamIds("0000abcd")
-    first = ids.next(NOW)
-    second = ids.next(NOW - timedelta(seconds=1))
-    assert first < second
-    assert StreamIds.valid(first)
-    assert StreamIds.floor(NOW) <= first
-    assert StreamIds.floor(NOW + timedelta(microseconds=2)) > second
 
 
 def test_a_webhook_secret_is_generated_when_left_out_and_hidden_from_views() -> None:
