@@ -7,9 +7,9 @@ from typing import Protocol
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
-from services.mongo import Document, insert_new
+from services.coalesce import InsertCoalescer
+from services.mongo import Document
 
 REQUESTS = "intake_requests"
 """Idempotency keys (header or channel message id) → the answer given, or the dispute reserved."""
@@ -52,8 +52,9 @@ class IntakeStore(Protocol):
 
     async def dispute_by_tracking(self, tracking_number: str) -> Document | None: ...
 
-    async def next_number(self, counter: str) -> int:
-        """The counter's next value, from 1: concurrent callers never get the same one."""
+    async def next_number(self, counter: str, count: int = 1) -> int:
+        """Adds `count` to the counter (from 0) and returns its new value, the last of the
+        `count` numbers taken: concurrent callers never get the same one."""
         ...
 
     async def earliest_match(self, key: str, dispute_id: str, at: datetime, since: datetime) -> str:
@@ -72,6 +73,11 @@ class IntakeStore(Protocol):
 class MongoIntakeStore:
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._db = database
+        # Every insert of the report path rides a group commit (services/coalesce.py).
+        self._inserts = {
+            name: InsertCoalescer(database[name])
+            for name in (REQUESTS, OUTBOX, DISPUTES, TRACKING, MATCHES, STATUS)
+        }
 
     async def ensure_indexes(self) -> None:
         await self._db[STATUS].create_index([("dispute_id", ASCENDING)], name="dispute")
@@ -80,39 +86,37 @@ class MongoIntakeStore:
         await matches.create_index("at", name="expiry", expireAfterSeconds=MATCHES_KEPT_S)
 
     async def reserve(self, request: Document) -> Document | None:
-        try:
-            await self._db[REQUESTS].insert_one(request)
-        except DuplicateKeyError:
-            return await self.request(request["_id"])
-        return None
+        if await self._inserts[REQUESTS].insert([request]):
+            return None
+        return await self.request(request["_id"])
 
     async def request(self, key: str) -> Document | None:
         return await self._db[REQUESTS].find_one({"_id": key})
 
     async def put_outbox(self, entry: Document) -> None:
-        await insert_new(self._db, OUTBOX, [entry])
+        await self._inserts[OUTBOX].insert([entry])
 
     async def outbox(self, dispute_id: str) -> Document | None:
         return await self._db[OUTBOX].find_one({"_id": dispute_id})
 
     async def add_disputes(self, disputes: list[Document]) -> None:
-        await insert_new(self._db, DISPUTES, disputes)
+        await self._inserts[DISPUTES].insert(disputes)
 
     async def dispute(self, dispute_id: str) -> Document | None:
         return await self._db[DISPUTES].find_one({"_id": dispute_id})
 
     async def add_tracking(self, tracking_number: str, dispute_id: str) -> None:
-        await insert_new(self._db, TRACKING, [{"_id": tracking_number, "dispute_id": dispute_id}])
+        await self._inserts[TRACKING].insert([{"_id": tracking_number, "dispute_id": dispute_id}])
 
     async def dispute_by_tracking(self, tracking_number: str) -> Document | None:
         found = await self._db[TRACKING].find_one({"_id": tracking_number})
         return None if found is None else await self.dispute(found["dispute_id"])
 
-    async def next_number(self, counter: str) -> int:
+    async def next_number(self, counter: str, count: int = 1) -> int:
         # The server retries an upsert that lost the race to insert the same `_id`.
         found = await self._db[COUNTERS].find_one_and_update(
             {"_id": counter},
-            {"$inc": {"seq": 1}},
+            {"$inc": {"seq": count}},
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
@@ -121,14 +125,14 @@ class MongoIntakeStore:
 
     async def earliest_match(self, key: str, dispute_id: str, at: datetime, since: datetime) -> str:
         entry = {"_id": f"{key}|{dispute_id}", "key": key, "dispute_id": dispute_id, "at": at}
-        await insert_new(self._db, MATCHES, [entry])
+        await self._inserts[MATCHES].insert([entry])
         first = await self._db[MATCHES].find_one(
             {"key": key, "at": {"$gte": since}}, sort=[("at", ASCENDING), ("_id", ASCENDING)]
         )
         return dispute_id if first is None else str(first["dispute_id"])
 
     async def add_status(self, entries: list[Document]) -> None:
-        await insert_new(self._db, STATUS, entries)
+        await self._inserts[STATUS].insert(entries)
 
     async def status_entries(self, dispute_id: str) -> list[Document]:
         return await self._db[STATUS].find({"dispute_id": dispute_id}).to_list()

@@ -210,10 +210,10 @@ class InMemoryIntakeStore:
         found = self._of("tracking").get(tracking_number)
         return None if found is None else await self.dispute(found["dispute_id"])
 
-    async def next_number(self, counter: str) -> int:
+    async def next_number(self, counter: str, count: int = 1) -> int:
         counters = self._of("counters")
         entry = counters.setdefault(counter, {"_id": counter, "seq": 0})
-        entry["seq"] += 1
+        entry["seq"] += count
         return int(entry["seq"])
 
     async def earliest_match(self, key: str, dispute_id: str, at: datetime, since: datetime) -> str:

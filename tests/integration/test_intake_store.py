@@ -96,6 +96,8 @@ class TestIntakeStore:
         assert [await store.next_number("HY-20261122") for _ in range(3)] == [1, 2, 3]
         assert await store.next_number("HY-20261123") == 1
         assert await store.next_number("HY-20261122") == 4
+        assert await store.next_number("HY-20261122", 5) == 9  # took 5 to 9
+        assert await store.next_number("HY-20261122") == 10
 
     async def test_concurrent_callers_get_consecutive_numbers_without_gaps(
         self, store: IntakeStore

@@ -1,5 +1,6 @@
 """Tracking numbers: HY-YYYYMMDD-NNNNNN, counted per county day, refused past the last one."""
 
+import asyncio
 import re
 from datetime import UTC, datetime
 
@@ -33,3 +34,39 @@ async def test_a_day_past_its_last_number_is_refused() -> None:
     assert await numbers.next(NOW) == "HY-20261122-999999"
     with pytest.raises(RuntimeError, match="HY-20261122 are exhausted"):
         await numbers.next(NOW)
+
+
+class CountingStore(InMemoryIntakeStore):
+    """Counts trips to the counter, each answered only after the event loop moved on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trips: list[int] = []
+        self.fail_next = False
+
+    async def next_number(self, counter: str, count: int = 1) -> int:
+        self.trips.append(count)
+        await asyncio.sleep(0)  # a round trip: others arrive meanwhile
+        if self.fail_next:
+            self.fail_next = False
+            raise ConnectionError("database unreachable")
+        return await super().next_number(counter, count)
+
+
+async def test_a_burst_shares_round_trips_and_still_gets_every_number_once() -> None:
+    store = CountingStore()
+    numbers = TrackingNumbers(store, "HY")
+    handed = await asyncio.gather(*(numbers.next(NOW) for _ in range(50)))
+    assert sorted(handed) == [f"HY-20261122-{n:06d}" for n in range(1, 51)]
+    assert handed == sorted(handed)  # in the order asked
+    assert sum(store.trips) == 50
+    assert len(store.trips) < 50
+
+
+async def test_a_failed_trip_fails_only_its_callers_and_leaves_no_gap() -> None:
+    store = CountingStore()
+    numbers = TrackingNumbers(store, "HY")
+    store.fail_next = True
+    first = await asyncio.gather(*(numbers.next(NOW) for _ in range(3)), return_exceptions=True)
+    assert all(isinstance(outcome, ConnectionError) for outcome in first)
+    assert await numbers.next(NOW) == "HY-20261122-000001"
