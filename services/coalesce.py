@@ -67,10 +67,10 @@ class InsertCoalescer:
 
     async def _write(self, batch: list[_Insert]) -> None:
         documents = [doc for waiter in batch for doc in waiter.documents]
-        refused: list[Document] = []
         if not documents:
             return None
         self.batches += 1
+        refused: list[Document] = []
         try:
             await self._collection.insert_many(documents, ordered=False)
         except BulkWriteError as error:
@@ -85,8 +85,9 @@ class InsertCoalescer:
             return None
         except Exception as error:  # the whole write failed (connection, timeout): all of it
             return _fail(batch, error)
-        except BaseException as error:  # cancelled at shutdown: so are its callers
-            _fail(batch, error)
+        except BaseException:  # cancelled at shutdown: so are its callers
+            for waiter in batch:
+                waiter.answer.cancel()
             raise
         _settle(batch, {failure["index"]: failure for failure in refused})
         return None
