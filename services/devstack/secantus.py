@@ -4,8 +4,8 @@ MongoDB itself is in no registry this machine reaches. SecantusDB speaks the sam
 advertises a one-node replica set (so transactions and change streams work with a plain URI) and
 comes in two builds, chosen with ``DEVSTACK_SECANTUS``:
 
-- ``rust`` (default): ``secantusd-rs`` from crates.io, built once with cargo (about 7 minutes on
-  two cores) and cached; the faster server (README, "Local database").
+- ``rust`` (default): ``secantusd-rs`` from crates.io, built once with cargo (about 4 minutes on
+  two cores) and cached; the faster server (README, "The local servers, without Docker").
 - ``python``: ``secantusd-py`` from PyPI in a virtualenv of its own (about 20 s to install).
 
 Both are pinned in ``deploy/local/secantus/pins.env``. It is GPL-2.0, so it runs as a separate
@@ -97,7 +97,7 @@ class SecantusDB:
         pins = Pins.read(self.pins_file)
         shutil.rmtree(self.root, ignore_errors=True)
         if self.flavour == "rust":
-            say("secantus: building the Rust server with cargo (once; about 7 minutes)")
+            say("secantus: building the Rust server with cargo (once; about 4 minutes)")
             cmd = ["cargo", "install", pins.rust_crate, "--version", pins.rust_version]
             cmd += ["--locked", "--ignore-rust-version", "--root", str(self.root)]
             process.run(cmd, log=self.install_log)

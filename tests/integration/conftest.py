@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
-from pymongo import AsyncMongoClient, MongoClient
+from pymongo import AsyncMongoClient
 
 from contracts import topics
 from router.policy import DEFAULT_POLICY_PATH
@@ -76,15 +76,27 @@ def _docker_available() -> bool:
     return probe.returncode == 0
 
 
+# Async clients in the synchronous fixtures too: their monitors end with the loop, where a
+# threaded client's heartbeat could outlive the test run and log into closed streams.
+async def _build_info(uri: str) -> dict[str, Any]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, serverSelectionTimeoutMS=5000)
+    try:
+        return await client.admin.command("buildInfo")
+    finally:
+        await client.close()
+
+
+async def _drop_database(uri: str, name: str) -> None:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri)
+    try:
+        await client.drop_database(name)
+    finally:
+        await client.close()
+
+
 def _describe(infra: Infra) -> str:
     """Name the servers as they name themselves, so the summary proves what was tested."""
-    client: MongoClient[dict[str, Any]] = MongoClient(
-        infra.mongodb_uri, serverSelectionTimeoutMS=5000
-    )
-    try:
-        info = client.admin.command("buildInfo")
-    finally:
-        client.close()
+    info = asyncio.run(_build_info(infra.mongodb_uri))
     database = (
         f"SecantusDB {info['secantusVersion']} (answers as MongoDB {info['version']})"
         if "secantusVersion" in info
@@ -228,8 +240,8 @@ def running_stack(
             except subprocess.TimeoutExpired:
                 process.kill()
             print(f"--- {name} log: {log_dir / (name + '.log')}")
-        with MongoClient[dict[str, Any]](infra.mongodb_uri) as client:
-            client.drop_database(database)  # runs must not pile up on a long-lived server
+        # Runs must not pile up on a long-lived server.
+        asyncio.run(_drop_database(infra.mongodb_uri, database))
         if namespace:
             asyncio.run(delete_topics(infra.kafka, prefix=f"{namespace}."))
 
