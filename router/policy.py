@@ -153,12 +153,30 @@ def parse_policy(text: str, source: str = "<policy>", *, as_json: bool = False) 
         raise PolicyError(
             f"policy {source} must be a mapping of settings, got {type(raw).__name__}"
         )
+    reason = "missing: a policy states every setting, none is taken from defaults"
+    missing = tuple((name, reason) for name in missing_settings(raw, Policy))
     try:
-        return Policy.model_validate(raw)
+        policy = Policy.model_validate(raw)
     except ValidationError as error:
-        raise PolicyError(
-            f"policy {source} is invalid: {describe(error)}", field_errors(error)
-        ) from error
+        fields = field_errors(error) + missing
+        raise PolicyError(f"policy {source} is invalid: {describe(fields)}", fields) from error
+    if missing:
+        raise PolicyError(f"policy {source} is invalid: {describe(missing)}", missing)
+    return policy
+
+
+def missing_settings(raw: dict[str, Any], model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Dotted names of the settings `raw` leaves out, sections and their fields alike: a
+    policy half sent must not be completed silently with defaults."""
+    missing = []
+    for name, field in model.model_fields.items():
+        if name not in raw:
+            missing.append(prefix + name)
+            continue
+        section, given = field.annotation, raw[name]
+        if isinstance(section, type) and issubclass(section, BaseModel) and isinstance(given, dict):
+            missing += missing_settings(given, section, f"{prefix}{name}.")
+    return missing
 
 
 def load_policy(path: Path) -> Policy:
@@ -178,6 +196,8 @@ def field_errors(error: ValidationError) -> tuple[tuple[str, str], ...]:
     )
 
 
-def describe(error: ValidationError) -> str:
+def describe(problems: ValidationError | tuple[tuple[str, str], ...]) -> str:
     """`town.amount_yuan_at_least: Input should be greater than 0; ...`"""
-    return "; ".join(f"{name or '<root>'}: {message}" for name, message in field_errors(error))
+    if isinstance(problems, ValidationError):
+        problems = field_errors(problems)
+    return "; ".join(f"{name or '<root>'}: {message}" for name, message in problems)

@@ -230,6 +230,19 @@ async def test_refused_policy_changes_change_nothing_and_routing_goes_on(
     )
     assert bad.status_code == 422
     assert "town.amount_yuan_at_least" in [field["field"] for field in bad.json()["fields"]]
+    empty = await client.put(
+        f"{router}/v1/policy",
+        json={},
+        headers={**headers(Role.ADMIN), "content-type": "application/json"},
+    )
+    assert empty.status_code == 422
+    named = {field["field"] for field in empty.json()["fields"]}
+    assert {"county", "town", "rebound", "deadlines", "assignment"} <= named
+    half = await client.put(
+        f"{router}/v1/policy", content=SHIPPED.split("deadlines:")[0], headers=YAML
+    )
+    assert half.status_code == 422
+    assert {"deadlines", "assignment"} == {field["field"] for field in half.json()["fields"]}
     stale = await client.put(
         f"{router}/v1/policy",
         content=LOWER_TOWN,

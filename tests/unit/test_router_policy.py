@@ -47,6 +47,10 @@ def test_version_is_a_hash_of_the_content_not_of_the_layout() -> None:
         (SHIPPED.replace("urgent: 1", "urgent: soon"), "deadlines.acceptance_hours.urgent"),
         (SHIPPED.replace("people_at_least: 10", "people_at_least: 60"), "town.people_at_least"),
         ("[1, 2]", "mapping"),
+        ("{}", "county: missing"),
+        ("{}", "assignment: missing"),
+        (SHIPPED.replace("  min_reports: 2\n", ""), "rebound.min_reports"),
+        (SHIPPED.split("deadlines:")[0], "deadlines: missing"),
         ("town: [", "not valid YAML"),
     ],
 )
