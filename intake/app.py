@@ -10,7 +10,6 @@ from contracts.audit import AuditRecorded
 from contracts.events import CaseRouted, DisputeReported, LifecycleEvent
 from contracts.registry import Registry, hanyin
 from intake.api import Wiring, create_router
-from intake.guards import BodyGuard
 from intake.handlers import StatusFollower
 from intake.open311 import create_open311_router, georeport_errors
 from intake.pipeline import Intake
@@ -123,13 +122,9 @@ def create_app(
             console,
         ],
         max_body_bytes=settings.max_body_bytes,
+        error_renderers={"/open311/": georeport_errors},
         checks={"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: ping(database)},
         lifespan=chain_lifespans(open_store, running_broker(broker, settings)),
-    )
-    app.add_middleware(
-        BodyGuard,
-        max_bytes=settings.max_body_bytes,
-        renderers={"/open311/": georeport_errors},
     )
     pages.install(app)
     return app

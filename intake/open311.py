@@ -20,7 +20,6 @@ from contracts.events import Party
 from contracts.registry import Registry
 from contracts.vocabulary import Category, Channel, HouseholdColor, PartyKind, RiskFlag
 from intake.api import IdempotencyKey, Wiring, find_dispute, may_follow, settle, signed
-from intake.guards import FieldError, field_name, key_problem, text_problem
 from intake.models import (
     Body,
     Description,
@@ -37,6 +36,7 @@ from intake.service import Draft, Identity, build_dispute, seal_party
 from intake.status import DisputeStatus, dispute_status
 from services.auth import Principal, Role, authenticate, token_of
 from services.errors import FieldProblem, problem
+from services.guards import FieldError, field_name, key_problem, text_problem
 from services.http import field_errors
 from services.privacy import Sealer
 

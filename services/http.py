@@ -7,17 +7,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import ClientDisconnect
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.errors import Refusal, Refused, field_error, refusal_body
+from services.errors import Refused, field_error
+from services.guards import ErrorRenderer, InputGuard, plain_request_line
 
 HealthCheck = Callable[[], Awaitable[bool]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -106,66 +105,6 @@ def catalogue_router(broker: KafkaBroker, title: str) -> APIRouter:
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 
-class BodyLimit:
-    """413 for a body over `max_bytes`, read no further than the limit; the body (small by
-    then) is handed on whole."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
-            await self.app(scope, receive, send)
-            return
-        try:
-            body = await read_limited(scope, receive, self.max_bytes)
-        except ClientDisconnect:
-            return
-        if body is None:
-            await self._refuse(scope, receive, send)
-            return
-        await self.app(scope, replaying(body, receive), send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        message = f"body over {self.max_bytes} bytes"
-        body = refusal_body(Refusal.PAYLOAD_TOO_LARGE, message, max_bytes=self.max_bytes)
-        await JSONResponse(status_code=413, content=body)(scope, receive, send)
-
-
-async def read_limited(scope: Scope, receive: Receive, max_bytes: int) -> bytes | None:
-    """The whole request body, or None as soon as it is known to be over `max_bytes`
-    (declared or read): an oversized body is never read whole."""
-    declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
-    if declared.isdigit() and int(declared) > max_bytes:
-        return None
-    body = bytearray()
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect
-        body.extend(message.get("body", b""))
-        more = message.get("more_body", False)
-        if len(body) > max_bytes:
-            return None
-    return bytes(body)
-
-
-def replaying(body: bytes, receive: Receive) -> Receive:
-    """A receive that hands the already-read body to the app, then defers to the client."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
-
-
 def create_service_app(
     *,
     title: str,
@@ -174,9 +113,10 @@ def create_service_app(
     checks: dict[str, HealthCheck],
     lifespan: Lifespan | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    error_renderers: dict[str, ErrorRenderer] | None = None,
 ) -> FastAPI:
-    app = FastAPI(title=title, lifespan=lifespan)
-    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app = FastAPI(title=title, lifespan=lifespan, dependencies=[Depends(plain_request_line)])
+    app.add_middleware(InputGuard, max_bytes=max_body_bytes, renderers=error_renderers)
     app.state.broker = broker
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

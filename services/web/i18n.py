@@ -463,7 +463,10 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
         "字段名不能以 $ 开头或包含 .",
         "Keys may not start with '$' or contain '.'",
     ),
-    "invalid.nested_too_deeply": ("嵌套层级过深", "Nested too deeply"),
+    "invalid.nested_too_deeply": (
+        "嵌套超过 {max_depth} 层",
+        "Nested more than {max_depth} levels deep",
+    ),
     "invalid.body_too_large": (
         "提交内容超过 {max_bytes} 字节",
         "The request is over {max_bytes} bytes",
