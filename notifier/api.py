@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 
 from contracts.ids import UNIT_ID_PATTERN, is_within
@@ -18,9 +19,10 @@ from notifier.store import (
     SubscriptionStore,
 )
 from notifier.stream import alert_events
+from notifier.targets import AllowList, refuse_url
 from services.audit import AuditTrail
 from services.auth import AuthSettings, Principal, Role, bearer, forbid, require_read
-from services.errors import Refusal, Refused
+from services.errors import FieldProblem, Refusal, Refused
 
 SubscriptionIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{24}$")]
 
@@ -36,6 +38,7 @@ def create_router(
     audit: AuditTrail,
 ) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["notifier"])
+    allow = settings.webhook_allow_list()
     Caller = Annotated[Principal, bearer(auth)]  # noqa: N806
 
     async def load(subscription_id: str, caller: Principal) -> Subscription:
@@ -48,8 +51,11 @@ def create_router(
     @router.post("/subscriptions", status_code=201)
     async def subscribe(caller: Caller, body: SubscriptionIn) -> dict[str, Any]:
         """Subscribe to alerts in a unit and everything below it. A webhook's signing secret
-        is shown in this answer only; keep it to verify `X-Tiaojie-Signature`."""
+        is shown in this answer only; keep it to verify `X-Tiaojie-Signature`. A webhook
+        must be a public http(s) address: loopback, private, link-local and metadata targets
+        are refused unless the notifier's allow-list names them."""
         require_supervision(caller, body.unit_id)
+        check_webhook_target(body, allow)
         subscription = Subscription.create(body, clock())
         await audit.record(
             caller,
@@ -142,6 +148,23 @@ def require_supervision(caller: Principal, unit_id: str) -> None:
             allowed_roles=[Role.SUPERVISOR.value, Role.ADMIN.value],
         )
     require_read(caller, unit_id)
+
+
+def check_webhook_target(body: SubscriptionIn, allow: AllowList) -> None:
+    """A 422 on the url field, in the shape of every other refused field, for a target the
+    notifier must not reach (notifier/targets.py)."""
+    if not isinstance(body.delivery, WebhookDelivery):
+        return
+    refused = refuse_url(str(body.delivery.url), allow)
+    if refused is None:
+        return
+    problem = {
+        "type": FieldProblem.WEBHOOK_TARGET_REFUSED.value,
+        "loc": ("body", "delivery", "webhook", "url"),
+        "msg": f"webhook target refused: {refused.message}",
+        "ctx": {"host": refused.host, "why": refused.why.value},
+    }
+    raise RequestValidationError([problem])
 
 
 def _no_subscription(subscription_id: str) -> Refused:

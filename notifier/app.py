@@ -10,7 +10,7 @@ from contracts.audit import AuditRecorded
 from contracts.registry import hanyin
 from notifier.api import create_router
 from notifier.background import DigestFlusher, Sweeper, periodically
-from notifier.channels import EmailSender, WebhookSender
+from notifier.channels import EmailSender, TargetGuard, WebhookSender
 from notifier.delivery import DeadLetters, Deliverer
 from notifier.handlers import subscribe_alerts
 from notifier.service import Dispatcher, SubscriptionCache
@@ -55,10 +55,17 @@ def create_app(
     log = MongoAlertLog(database)
     ledger = Ledger(database)
     digests = LeasedJobs(database, DIGESTS)
-    http = httpx.AsyncClient(timeout=settings.delivery_timeout_s, follow_redirects=False)
+    # No redirects: a target is checked before each attempt, a Location would skip the check.
+    # No kept-alive connections: one to a pinned address must not carry another host's POST.
+    http = httpx.AsyncClient(
+        timeout=settings.delivery_timeout_s,
+        follow_redirects=False,
+        limits=httpx.Limits(max_keepalive_connections=0),
+    )
+    guard = TargetGuard(settings.webhook_allow_list(), timeout_s=settings.delivery_timeout_s)
     deliverer = Deliverer(
         subscriptions=cache.get,
-        webhook=WebhookSender(http, clock),
+        webhook=WebhookSender(http, guard, clock),
         email=EmailSender(settings),
         dead_letters=DeadLetters(broker, settings.group_id, clock),
         settings=settings,

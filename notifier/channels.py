@@ -1,7 +1,10 @@
 """The push channels: a signed webhook POST and an e-mail over SMTP. Each send is one attempt;
 retries, leases and the ledger live in delivery.py."""
 
-from collections.abc import Callable
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -10,13 +13,88 @@ from typing import Any
 import aiosmtplib
 import httpx
 
-from notifier import rules
+from notifier import rules, targets
 from notifier.models import EmailDelivery, WebhookDelivery
 from notifier.settings import NotifierSettings
 
 
 class DeliveryError(Exception):
     """One attempt failed; the delivery may be retried."""
+
+
+class TargetRefusedError(DeliveryError):
+    """The webhook's target is one the notifier must not reach: no attempt will change that."""
+
+
+Resolver = Callable[[str, int], Awaitable[list[targets.IPAddress]]]
+"""A host name and port to the addresses a connection would go to."""
+
+
+async def resolve_host(host: str, port: int) -> list[targets.IPAddress]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    # Without an IPv6 zone ("%eth0"): it has no place in a URL, and no global address has one.
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+    return list(dict.fromkeys(addresses))
+
+
+@dataclass(frozen=True)
+class PinnedTarget:
+    """Where one POST goes: the URL with its host replaced by the address that was checked,
+    so no second lookup can lead the connection elsewhere (DNS rebinding). The name still
+    goes in the Host header and, for https, in SNI and the certificate check."""
+
+    url: httpx.URL
+    host_header: str
+    extensions: dict[str, Any]
+
+
+class TargetGuard:
+    """Checks a webhook URL before each attempt, on the URL and on every address its host
+    resolves to now (notifier/targets.py decides), and pins the connection to the address."""
+
+    def __init__(
+        self, allow: targets.AllowList, resolve: Resolver = resolve_host, timeout_s: float = 10
+    ) -> None:
+        self._allow = allow
+        self._resolve = resolve
+        self._timeout_s = timeout_s
+
+    async def pin(self, url: str) -> PinnedTarget:
+        refused = targets.refuse_url(url, self._allow)
+        if refused is not None:
+            raise TargetRefusedError(f"target refused: {refused.message}")
+        parsed = httpx.URL(url)
+        host = parsed.raw_host.decode("ascii")  # an IDN in its punycode form, as DNS knows it
+        address = targets.parse_address(host)
+        if address is None:
+            address = await self._checked_address(host, parsed)
+            extensions = {"sni_hostname": host} if parsed.scheme == "https" else {}
+        else:
+            extensions = {}
+        return PinnedTarget(
+            url=parsed.copy_with(host=str(address)),
+            host_header=parsed.netloc.decode("ascii"),
+            extensions=extensions,
+        )
+
+    async def _checked_address(self, host: str, url: httpx.URL) -> targets.IPAddress:
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                addresses = await self._resolve(host, port)
+        except (OSError, TimeoutError) as error:
+            raise DeliveryError(f"cannot resolve {host}: {error or 'timed out'}") from error
+        if not addresses:
+            raise DeliveryError(f"cannot resolve {host}: no addresses")
+        if not self._allow.permits_name(host):
+            # Every answer, not just the one used: a name that mixes public and private
+            # answers is a name someone is playing with.
+            for address in addresses:
+                refused = targets.refuse_address(address, self._allow)
+                if refused is not None:
+                    message = f"{host} resolves to {refused.message}"
+                    raise TargetRefusedError(f"target refused: {message}")
+        return addresses[0]
 
 
 @dataclass(frozen=True)
@@ -30,8 +108,11 @@ class Message:
 
 
 class WebhookSender:
-    def __init__(self, client: httpx.AsyncClient, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, guard: TargetGuard, clock: Callable[[], datetime]
+    ) -> None:
         self._client = client
+        self._guard = guard
         self._clock = clock
 
     async def send(self, delivery: WebhookDelivery, message: Message, attempt: int) -> str:
@@ -43,8 +124,12 @@ class WebhookSender:
             )
         assert delivery.secret is not None  # set when the subscription was created
         headers = rules.webhook_headers(delivery.secret, message.key, body, self._clock(), attempt)
+        target = await self._guard.pin(str(delivery.url))
+        headers["Host"] = target.host_header
         try:
-            response = await self._client.post(str(delivery.url), content=body, headers=headers)
+            response = await self._client.post(
+                target.url, content=body, headers=headers, extensions=target.extensions
+            )
         except httpx.HTTPError as error:
             raise DeliveryError(f"{type(error).__name__}: {error}") from error
         if not response.is_success:

@@ -23,7 +23,13 @@ from faststream.kafka import KafkaBroker
 
 from contracts import topics
 from notifier import rules
-from notifier.channels import DeliveryError, EmailSender, Message, WebhookSender
+from notifier.channels import (
+    DeliveryError,
+    EmailSender,
+    Message,
+    TargetRefusedError,
+    WebhookSender,
+)
 from notifier.models import EmailDelivery, Subscription, WebhookDelivery
 from notifier.settings import NotifierSettings
 from notifier.store import CANCELLED, DELIVERED, FAILED, LeasedJobs
@@ -143,7 +149,7 @@ class Deliverer:
             await job.jobs.finish(job.job_id, job.token, CANCELLED, {"ended_at": self._clock()})
             log.info("delivery cancelled: subscription deleted")
             return
-        reason = ""
+        reason, made = "", job.attempts
         # A resumed job gets at least one attempt, even if its holder died during the last.
         first = min(job.attempts + 1, settings.delivery_attempts)
         for attempt in range(first, settings.delivery_attempts + 1):
@@ -151,8 +157,13 @@ class Deliverer:
             if not await job.jobs.renew(job.job_id, job.token, until, attempt):
                 log.info("delivery taken over by another process")
                 return
+            made = attempt
             try:
                 detail = await self._send(subscription, job.message, attempt)
+            except TargetRefusedError as error:
+                reason = str(error)
+                log.warning("delivery refused", attempt=attempt, error=reason)
+                break  # the next attempt would be refused the same way
             except DeliveryError as error:
                 reason = str(error)
                 log.warning("delivery attempt failed", attempt=attempt, error=reason)
@@ -166,13 +177,12 @@ class Deliverer:
                     attempt, settings.retry_base_s, settings.retry_max_s, self._jitter
                 )
                 await asyncio.sleep(wait)
-        attempts = settings.delivery_attempts
         # Dead-letter before recording the failure: a crash in between repeats the dead letter
         # rather than losing it.
-        await self._dead_letters.publish(job, reason, attempts)
-        outcome = {"ended_at": self._clock(), "attempts": attempts, "detail": reason}
+        await self._dead_letters.publish(job, reason, made)
+        outcome = {"ended_at": self._clock(), "attempts": made, "detail": reason}
         await job.jobs.finish(job.job_id, job.token, FAILED, outcome)
-        log.error("delivery failed and dead-lettered", attempts=attempts, error=reason)
+        log.error("delivery failed and dead-lettered", attempts=made, error=reason)
 
     async def _send(self, subscription: Subscription, message: Message, attempt: int) -> str:
         delivery: Any = subscription.delivery

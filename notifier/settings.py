@@ -1,8 +1,9 @@
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from notifier.targets import AllowList
 from services.settings import ServiceSettings
 
 
@@ -39,12 +40,28 @@ class NotifierSettings(ServiceSettings):
         "so no stream holds up a shutdown or a proxy for ever.",
     )
 
+    webhook_allow: str = Field(
+        default="",
+        description="Private webhook targets an intranet needs, comma-separated: networks "
+        "(10.1.0.0/16, or one address) and host names (hooks.intranet.example). Every other "
+        "loopback, private, link-local or metadata target is refused.",
+    )
+
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_security: Literal["none", "starttls", "tls"] = "none"
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_from: str = "tiaojie-alerts@localhost"
+
+    @field_validator("webhook_allow")
+    @classmethod
+    def _allow_list_parses(cls, value: str) -> str:
+        AllowList.parse(value)  # a mistyped entry stops the start, naming itself
+        return value
+
+    def webhook_allow_list(self) -> AllowList:
+        return AllowList.parse(self.webhook_allow)
 
     @model_validator(mode="after")
     def _lease_outlives_an_attempt(self) -> Self:

@@ -60,6 +60,7 @@ class FieldProblem(StrEnum):
     NESTED_TOO_DEEPLY = "nested_too_deeply"
     BODY_TOO_LARGE = "body_too_large"
     KEY_REUSED = "key_reused"
+    WEBHOOK_TARGET_REFUSED = "webhook_target_refused"
 
 
 def problem(code: FieldProblem, message: str, **params: Any) -> PydanticCustomError:

@@ -446,6 +446,12 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
         "汇总间隔只适用于网络回调和电子邮件",
         "Digests apply to webhook and e-mail deliveries only",
     ),
+    "invalid.webhook_target_refused": (
+        "不能向 {host} 推送：只允许 http(s) 公网地址，不可含用户名密码，不可指向本机、内网、"
+        "链路本地或云元数据地址（内网地址须列入 NOTIFIER_WEBHOOK_ALLOW）",
+        "Cannot push to {host}: only public http(s) addresses, without a user name or "
+        "password; loopback, private, link-local and metadata targets need NOTIFIER_WEBHOOK_ALLOW",
+    ),
     "invalid.lat_long_pair": ("经度和纬度须同时填写", "Latitude and longitude go together"),
     "invalid.location_required": (
         "须提供经纬度、地址或地址编号",

@@ -169,6 +169,8 @@ NOTIFIER_TEST_ENV = {
     "NOTIFIER_DIGEST_TICK_S": "0.2",
     "NOTIFIER_STREAM_HEARTBEAT_S": "1",
     "NOTIFIER_SMTP_HOST": "127.0.0.1",
+    # The tests' webhook receivers listen on loopback, which a notifier refuses unless told.
+    "NOTIFIER_WEBHOOK_ALLOW": "127.0.0.1",
 }
 
 

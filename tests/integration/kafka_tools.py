@@ -6,6 +6,8 @@ from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
+from contracts import topics
+
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
 
@@ -87,5 +89,17 @@ async def read_between(
                 records.extend(r for r in batch if r.offset < end[partition])
             pending = {tp for tp in pending if await consumer.position(tp) < end[tp]}
         return records
+    finally:
+        await consumer.stop()
+
+
+async def start_group_at_the_end(bootstrap: str, group_id: str) -> None:
+    """A new group would read the topic's whole history; this test is about what comes next."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topics.ALERTS, p) for p in range(topics.PARTITIONS)]
+        consumer.assign(partitions)
+        await consumer.commit(await consumer.end_offsets(partitions))
     finally:
         await consumer.stop()

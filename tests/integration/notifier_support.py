@@ -83,6 +83,7 @@ class Receiver:
     hold requests until released, and it processes each idempotency key once."""
 
     port: int = 0
+    host: str = "127.0.0.1"
     hooks: list[Hook] = field(default_factory=list)
     processed: dict[str, bytes] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
@@ -91,7 +92,7 @@ class Receiver:
     held_answer: dict[str, int] = field(default_factory=dict)
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{path}"
+        return f"http://{self.host}:{self.port}/{path}"
 
     def at(self, path: str) -> list[Hook]:
         return [hook for hook in list(self.hooks) if hook.path == f"/{path}"]
@@ -122,8 +123,9 @@ def verify(headers: dict[str, str], body: bytes, secret: str = SECRET) -> bool:
 
 
 @contextmanager
-def webhook_receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
+def webhook_receiver(host: str = "127.0.0.1") -> Iterator[Receiver]:
+    """A receiver listening on `host`: loopback unless a test needs another address."""
+    receiver = Receiver(host=host)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -139,7 +141,7 @@ def webhook_receiver() -> Iterator[Receiver]:
         def log_message(self, *_: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer((host, 0), Handler)
     receiver.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

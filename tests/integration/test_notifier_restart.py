@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from pymongo import AsyncMongoClient
 
 from contracts import topics
@@ -23,7 +22,7 @@ from contracts.vocabulary import AlertKind
 from services.launcher import spawn, wait_healthy
 from tests.auth import as_needed
 from tests.integration.conftest import NOTIFIER_TEST_ENV, Infra, _free_port
-from tests.integration.kafka_tools import produce
+from tests.integration.kafka_tools import produce, start_group_at_the_end
 from tests.integration.notifier_support import (
     CHALING,
     SECRET,
@@ -63,18 +62,6 @@ class Notifier:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-
-
-async def start_group_at_the_end(bootstrap: str, group_id: str) -> None:
-    """A new group would read the topic's whole history; this test is about what comes next."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topics.ALERTS, p) for p in range(topics.PARTITIONS)]
-        consumer.assign(partitions)
-        await consumer.commit(await consumer.end_offsets(partitions))
-    finally:
-        await consumer.stop()
 
 
 @pytest.fixture
