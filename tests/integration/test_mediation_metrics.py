@@ -332,7 +332,7 @@ class Driver:
     async def resolve(self, case_id: str, mediator: str, at: datetime | None = None) -> None:
         at = at or _now()
         body = outcome(mediator, "resolved", agreement="oral", summary="双方达成口头协议")
-        await self.post(case_id, "outcome", {**body, "at": at.isoformat()})
+        await self.post(case_id, "outcome", {**body, "at": at})
         self.resolved_at[case_id] = at.timestamp()
 
 
