@@ -280,3 +280,18 @@ async def test_a_link_with_ones_own_identity_just_renews_the_token(stack: Stack)
         assert page.status_code == 200
         assert 'id="switch-confirm"' not in page.text
         assert browser.cookies[COOKIE] == newer
+
+
+async def test_the_operator_console_asks_too_and_switches_on_confirmation(stack: Stack) -> None:
+    intake = stack.urls["intake"]
+    mine = fresh_token(Role.OPERATOR, "hanyin", "operator-1")
+    theirs = fresh_token(Role.OPERATOR, "hanyin", "operator-2")
+    async with httpx.AsyncClient(base_url=intake, timeout=10, headers=PAGE) as browser:
+        assert (await browser.get("/", params={"token": mine})).status_code == 200
+        asked = await browser.get("/", params={"token": theirs})
+        assert 'id="switch-confirm"' in asked.text
+        assert browser.cookies[COOKIE] == mine
+        form = {"token": theirs, "next": "/"}
+        confirmed = await browser.post("/console/switch", data=form, headers={"Origin": intake})
+        assert confirmed.status_code == 303, confirmed.text
+        assert browser.cookies[COOKIE] == theirs
