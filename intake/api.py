@@ -65,6 +65,31 @@ def accepted(outcome: Accepted) -> ReportAccepted:
     )
 
 
+WECHAT_BOT = "wechat-bot"
+"""The one bot that holds the signing secret and forwards every group's messages."""
+
+
+@dataclass(frozen=True)
+class WeChatLimits:
+    """A group (noisy, or its admin's account taken over) may not flood intake, and the bot
+    forwarding for every group is bounded too. The group is checked first, so a flooding
+    group's refused messages do not use up what the bot has left for the other groups."""
+
+    per_group: RateLimiter
+    per_bot: RateLimiter
+
+    @classmethod
+    def of(cls, settings: IntakeSettings) -> "WeChatLimits":
+        return cls(
+            RateLimiter(settings.wechat_group_rate_per_s, settings.wechat_group_burst),
+            RateLimiter(settings.wechat_bot_rate_per_s, settings.wechat_bot_burst),
+        )
+
+    def enforce(self, bot: str, group_id: str) -> None:
+        self.per_group.enforce(f"{bot}/{group_id}", scope=f"group {group_id}")
+        self.per_bot.enforce(bot, scope=f"bot {bot}")
+
+
 @dataclass(frozen=True)
 class Wiring:
     """What the HTTP endpoints are built from."""
@@ -78,6 +103,7 @@ class Wiring:
     auth: AuthSettings
     limiter: RateLimiter
     audit: AuditTrail
+    wechat_limits: WeChatLimits
 
     def submitter(self, caller: Principal, role: Role) -> None:
         """Only the channel's own role submits on it, and each token at a bounded rate."""
@@ -230,6 +256,7 @@ def create_router(wiring: Wiring) -> APIRouter:
     )
     async def report_by_wechat(message: WeChatMessage) -> JSONResponse:
         """The message id is the key: a message forwarded twice is answered the same way."""
+        wiring.wechat_limits.enforce(WECHAT_BOT, message.group_id)
         reading = read_message(message.text)
         recorded = None
         if reading.verdict is Verdict.NOT_A_DISPUTE:

@@ -9,7 +9,7 @@ from contracts import topics
 from contracts.audit import AuditRecorded
 from contracts.events import CaseRouted, DisputeReported, LifecycleEvent
 from contracts.registry import Registry, hanyin
-from intake.api import Wiring, create_router
+from intake.api import WeChatLimits, Wiring, create_router
 from intake.handlers import StatusFollower
 from intake.open311 import create_open311_router, georeport_errors
 from intake.pipeline import Intake
@@ -110,8 +110,13 @@ def create_app(
         ),
     )
     auth = AuthSettings()
+    # Units do not change while running; mediators have nothing to file or follow here.
+    auth.recognise(lambda: registry, mediators=False)
     limiter = RateLimiter(settings.submit_rate_per_s, settings.submit_burst)
-    wiring = Wiring(intake, store, registry, Sealer(), settings, logger, auth, limiter, audit)
+    wechat = WeChatLimits.of(settings)
+    wiring = Wiring(
+        intake, store, registry, Sealer(), settings, logger, auth, limiter, audit, wechat
+    )
     console, pages = create_console(auth)
     app = create_service_app(
         broker=broker,

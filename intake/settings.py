@@ -24,3 +24,15 @@ class IntakeSettings(ServiceSettings):
     )
     submit_rate_per_s: float = Field(default=5.0, gt=0, description="Reports per token per s.")
     submit_burst: int = Field(default=200, ge=1, description="Reports a token may send at once.")
+    wechat_group_rate_per_s: float = Field(
+        default=0.5, gt=0, description="Messages one WeChat group may forward per s."
+    )
+    wechat_group_burst: int = Field(
+        default=30, ge=1, description="Messages one WeChat group may forward at once."
+    )
+    wechat_bot_rate_per_s: float = Field(
+        default=20.0, gt=0, description="Messages the WeChat bot may forward per s, all groups."
+    )
+    wechat_bot_burst: int = Field(
+        default=300, ge=1, description="Messages the WeChat bot may forward at once, all groups."
+    )

@@ -10,6 +10,7 @@ from contracts.vocabulary import Category, HouseholdColor, PartyKind, RiskFlag
 from services.auth import AuthSettings, Principal, Role, console_caller, keep_token, require_role
 from services.web.i18n import Translator, pick_language
 from services.web.render import Pages
+from services.web.switch import switch_router
 
 STATUSES = (
     "received",
@@ -31,6 +32,7 @@ STATUSES = (
 def create_console(auth: AuthSettings) -> tuple[APIRouter, Pages]:
     pages = Pages(Path(__file__).with_name("templates"), console="operator")
     router = APIRouter(include_in_schema=False)
+    router.include_router(switch_router(auth))
 
     @router.get("/", response_class=HTMLResponse)
     async def operator(

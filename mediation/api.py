@@ -34,7 +34,7 @@ from mediation.service import CaseNotFoundError, CaseService, NotOfUnitError
 from mediation.store import CaseStore
 from services.audit import AuditTrail
 from services.auth import AuthSettings, Principal, bearer, forbid, require_act, require_read
-from services.errors import Refusal, refusal_body
+from services.errors import Refusal, field_error, refusal_body
 from services.mongo import Document
 from services.privacy import Sealer
 
@@ -80,6 +80,8 @@ async def _carry_out(
     except NotOfUnitError as error:
         params = {"mediator_id": error.mediator_id, "unit_id": error.unit_id}
         return _refuse(403, Refusal.NOT_OF_UNIT, str(error), **params)
+    except lc.MisdatedError as error:
+        return JSONResponse(status_code=422, content=_misdated(error))
     except lc.IllegalTransitionError as error:
         return _refuse(
             409,
@@ -92,6 +94,12 @@ async def _carry_out(
         )
     await guard.audit.record(caller, f"case.{action}", case_id=case_id, unit_id=caller.unit_id)
     return result
+
+
+def _misdated(error: lc.MisdatedError) -> dict[str, Any]:
+    """The shape of every 422: the field named (`at`), with the code and the English."""
+    fields = [field_error("at", error.code, str(error), **error.params)]
+    return {"error": "invalid_request", "fields": fields}
 
 
 def _not_found(case_id: str) -> JSONResponse:

@@ -1,6 +1,6 @@
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 from pydantic import TypeAdapter
@@ -89,7 +89,10 @@ def create_app(
     follower = TopicFollower(
         settings.kafka_bootstrap_servers, {topics.CONFIG: jurisdiction.apply_record}, logger
     )
-    cases = CaseService(store, relay, jurisdiction, clock, logger)
+    # Mediators' tokens count while their unit lists them: admins change the lists at run time.
+    auth.recognise(lambda: jurisdiction.current, mediators=True)
+    grace = timedelta(seconds=settings.backdate_grace_s)
+    cases = CaseService(store, relay, jurisdiction, clock, logger, backdate_grace=grace)
     subscribe_batch(
         broker,
         topics.CASES_ROUTED,

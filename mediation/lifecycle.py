@@ -7,7 +7,7 @@ state and what may be done instead. The store writes a decision in one condition
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from contracts.events import (
@@ -83,6 +83,31 @@ class IllegalTransitionError(Exception):
         super().__init__(f"cannot {action} a case in state {state.value}{detail}")
 
 
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+"""How far a client's clock may run ahead of ours."""
+DEFAULT_BACKDATE_GRACE = timedelta(hours=24)
+
+
+class MisdatedError(Exception):
+    """A mediator's `at` that may not be recorded: a `FieldProblem` code, and its English."""
+
+    def __init__(self, code: str, message: str, **params: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Dating:
+    """What a mediator may date an action at: sessions are recorded after they are held, so
+    up to `backdate_grace` back, but never before what the case already records (an acceptance
+    dated before its assignment would fake a timely one) and never ahead of `now`."""
+
+    now: datetime
+    backdate_grace: timedelta = DEFAULT_BACKDATE_GRACE
+    clock_skew: timedelta = MAX_CLOCK_SKEW
+
+
 @dataclass(frozen=True)
 class Case:
     """What the state machine needs to know of a stored case."""
@@ -108,6 +133,8 @@ class Case:
     breaches: tuple[str, ...] = ()
     origin_tier: Tier | None = None
     started_at: datetime | None = None
+    last_entry_at: datetime | None = None
+    """When the latest timeline entry happened: nothing recorded later may be dated before."""
 
     @property
     def place_id(self) -> str:
@@ -219,19 +246,9 @@ class CheckDeadlines:
     action = "escalate"
 
 
-Command = (
-    Accept
-    | HoldSession
-    | Resolve
-    | Fail
-    | Refer
-    | Withdraw
-    | FollowUp
-    | RecordVisit
-    | Reopen
-    | Reroute
-    | CheckDeadlines
-)
+MediatorCommand = Accept | HoldSession | Resolve | Fail | Refer | Withdraw | FollowUp | RecordVisit
+"""What a mediator does, dated by them (`at`)."""
+Command = MediatorCommand | Reopen | Reroute | CheckDeadlines
 
 
 # ---- what is allowed --------------------------------------------------------------------------
@@ -691,10 +708,31 @@ _CHECKED_HERE = frozenset({"reroute", "escalate"})
 """These decide legality themselves: they depend on more than the state."""
 
 
-def decide(case: Case, command: Command) -> Decision:
-    """Apply one command to the case: the events it causes and the changes to store."""
+def check_dated(case: Case, at: datetime, dating: Dating) -> None:
+    """Refuse an `at` in the future, too far back, or before the case's last entry. Another
+    host's clock may run ahead of ours: an entry dated after `now` holds `at` back only to `now`."""
+    if at > dating.now + dating.clock_skew:
+        raise MisdatedError("in_future", "lies in the future")
+    earliest = dating.now - dating.backdate_grace
+    if at < earliest:
+        hours = round(dating.backdate_grace.total_seconds() / 3600, 2)
+        raise MisdatedError("too_far_back", f"lies more than {hours} h back", grace_hours=hours)
+    last = case.last_entry_at
+    if last is not None and at < min(last, dating.now):
+        raise MisdatedError(
+            "before_last_entry",
+            f"lies before the case's last entry ({last.isoformat()})",
+            last_entry_at=last.isoformat(),
+        )
+
+
+def decide(case: Case, command: Command, dating: Dating | None = None) -> Decision:
+    """Apply one command to the case: the events it causes and the changes to store. With
+    `dating`, a mediator's action is dated only where `check_dated` allows."""
     if command.action not in _CHECKED_HERE:
         _require(case, command.action)
+    if dating is not None and isinstance(command, MediatorCommand):
+        check_dated(case, command.at, dating)
     return _HANDLERS[type(command)](case, command)
 
 

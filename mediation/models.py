@@ -1,7 +1,7 @@
 """The case document, its outbox entries, its views and the HTTP bodies. Pure: no I/O here."""
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
@@ -19,6 +19,7 @@ from contracts.vocabulary import (
     Tier,
 )
 from mediation.lifecycle import (
+    MAX_CLOCK_SKEW,
     Case,
     Reroute,
     allowed_actions,
@@ -94,7 +95,13 @@ def case_of(document: dict[str, Any]) -> Case:
         breaches=tuple(document.get("breaches", ())),
         origin_tier=Tier(document["origin_tier"]) if document.get("origin_tier") else None,
         started_at=_utc(document["started_at"]) if document.get("started_at") else None,
+        last_entry_at=_last_entry_at(document.get("timeline", ())),
     )
+
+
+def _last_entry_at(timeline: Iterable[dict[str, Any]]) -> datetime | None:
+    dated = (_utc(entry["at"]) for entry in timeline if isinstance(entry.get("at"), datetime))
+    return max(dated, default=None)
 
 
 def _utc(value: datetime) -> datetime:
@@ -174,9 +181,6 @@ class ActionResult(BaseModel):
 MediatorId = Annotated[str, Field(min_length=1, max_length=80, description="Who acts.")]
 Text = Annotated[str, Field(max_length=10_000)]
 Reason = Annotated[str, Field(min_length=1, max_length=10_000)]
-
-
-MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 
 class Body(BaseModel):

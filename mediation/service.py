@@ -13,7 +13,7 @@ from pydantic import TypeAdapter
 from contracts import topics
 from contracts.events import AlertRaised, CaseRouted, Event, LifecycleEvent
 from mediation import lifecycle
-from mediation.lifecycle import Command, Decision, IllegalTransitionError
+from mediation.lifecycle import Command, Dating, Decision, IllegalTransitionError
 from mediation.models import ActionResult, case_of, outbox_entries
 from mediation.store import CaseStore
 from services.jurisdiction import Jurisdiction
@@ -71,12 +71,15 @@ class CaseService:
         jurisdiction: Jurisdiction,
         clock: Callable[[], datetime],
         logger: structlog.stdlib.BoundLogger,
+        *,
+        backdate_grace: timedelta = lifecycle.DEFAULT_BACKDATE_GRACE,
     ) -> None:
         self._store = store
         self._relay = relay
         self._jurisdiction = jurisdiction
         self._clock = clock
         self._log = logger
+        self._backdate_grace = backdate_grace
 
     async def act(self, case_id: str, make: Callable[[datetime], Command]) -> ActionResult:
         """A mediator's action. Order of refusals: unknown case, wrong unit, illegal move."""
@@ -85,11 +88,12 @@ class CaseService:
             if document is None:
                 raise CaseNotFoundError(case_id)
             case = case_of(document)
-            command = make(self._clock())
+            now = self._clock()
+            command = make(now)
             mediator_id = getattr(command, "mediator_id", None)
             if mediator_id is not None and not self._is_of_unit(mediator_id, case.unit_id):
                 raise NotOfUnitError(mediator_id, case.unit_id)
-            decision = lifecycle.decide(case, command)
+            decision = lifecycle.decide(case, command, Dating(now, self._backdate_grace))
             if await self._write(case, decision, document):
                 after = case_of({**document, **decision.changes, "version": case.version + 1})
                 return ActionResult(

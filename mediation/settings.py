@@ -32,6 +32,12 @@ class MediationSettings(ServiceSettings):
         description="Where a new metrics consumer group starts: rebuild the read models from "
         "the whole lifecycle history, or count only what comes next.",
     )
+    backdate_grace_s: float = Field(
+        default=24 * 3600,
+        ge=0,
+        description="How far back a mediator may date an action (`at`): sessions are recorded "
+        "after they are held. Never before the case's last timeline entry, whatever this says.",
+    )
     sweep_batch: int = Field(default=100, ge=1, le=1000)
     config_wait_s: float = Field(
         default=60.0,

@@ -18,6 +18,7 @@ from services.auth import AuthSettings, Principal, console_caller, keep_token, r
 from services.jurisdiction import Jurisdiction
 from services.web.i18n import ZH, pick_language
 from services.web.render import Pages
+from services.web.switch import switch_router
 
 
 def hours_left(due: datetime, now: datetime) -> float:
@@ -59,6 +60,7 @@ def create_console(
     registry = jurisdiction.current  # units do not change while running; mediators may
     pages = Pages(Path(__file__).with_name("templates"), console="mediator")
     router = APIRouter(include_in_schema=False)
+    router.include_router(switch_router(auth))
     bodies = [u for u in registry.units.values() if u.kind in ("county", "town", "village")]
     bodies.sort(key=lambda unit: unit.id)
 

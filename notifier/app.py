@@ -39,6 +39,8 @@ def create_app(
     client = create_mongo_client(settings)
     database = client[settings.mongodb_database]
     auth = AuthSettings()
+    # Units do not change while running; mediators have nothing to do here.
+    auth.recognise(hanyin, mediators=False)
     audit = Auditor(
         database,
         EventPublisher(

@@ -17,6 +17,7 @@ from notifier.store import SubscriptionStore
 from services.auth import AuthSettings, Principal, console_caller, keep_token
 from services.web.i18n import Translator, pick_language
 from services.web.render import Pages
+from services.web.switch import switch_router
 
 CONSOLE_PREFIX = "console:"
 
@@ -30,6 +31,7 @@ def create_console(
 ) -> tuple[APIRouter, Pages]:
     pages = Pages(Path(__file__).with_name("templates"), console="supervisor")
     router = APIRouter(include_in_schema=False)
+    router.include_router(switch_router(auth))
 
     async def console_stream(unit_id: str) -> Subscription:
         """The console's own live-stream subscription for the unit, made on first visit."""

@@ -139,6 +139,7 @@ def create_app(
     feed = ReadModelFeed(models).follower(bootstrap, logger)
     config_follower = TopicFollower(bootstrap, {topics.CONFIG: shared.apply_record}, logger)
     auth = AuthSettings()
+    auth.recognise(lambda: jurisdiction.current, mediators=True)
     app = create_service_app(
         broker=broker,
         title="tiaojie router",

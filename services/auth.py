@@ -9,16 +9,18 @@ prints a token.
 import argparse
 import sys
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 import jwt
 from fastapi import Depends, Request, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.ids import UNIT_ID_PATTERN, is_within
+from contracts.registry import Registry
 from services.errors import Refusal, Refused
 
 ISSUER = "tiaojie"
@@ -44,6 +46,36 @@ class AuthSettings(BaseSettings):
         description="Comma-separated key-id:secret; the first signs, all verify.",
     )
     token_ttl_hours: float = 12.0
+    _registry: Callable[[], Registry] | None = PrivateAttr(default=None)
+    _lists_mediators: bool = PrivateAttr(default=False)
+
+    def recognise(self, registry: Callable[[], Registry], *, mediators: bool) -> None:
+        """From now on a token counts only for a unit of `registry()` (the one in force at each
+        request). With `mediators` — a service that follows the admins' mediator changes — a
+        mediator's token also only for a mediator their unit lists."""
+        self._registry = registry
+        self._lists_mediators = mediators
+
+    def check_known(self, principal: "Principal") -> None:
+        """403 for a validly signed token whose unit or mediator the registry does not know:
+        a signature proves who issued the token, not that its holder still serves there."""
+        if self._registry is None:
+            return
+        registry = self._registry()
+        unit_id = principal.unit_id
+        if registry.unit(unit_id) is None:
+            raise forbid(
+                Refusal.UNKNOWN_UNIT, f"no unit {unit_id} in the registry", unit_id=unit_id
+            )
+        if self._lists_mediators and principal.role is Role.MEDIATOR:
+            listed = registry.mediators.get(principal.subject)
+            if listed is None or listed.unit_id != unit_id:
+                raise forbid(
+                    Refusal.MEDIATOR_NOT_LISTED,
+                    f"{principal.subject} is not a mediator of {unit_id}",
+                    mediator_id=principal.subject,
+                    unit_id=unit_id,
+                )
 
     def keys(self) -> dict[str, str]:
         pairs = (entry.strip().partition(":") for entry in self.auth_keys.split(","))
@@ -148,9 +180,11 @@ def authenticate(settings: AuthSettings, token: str | None) -> Principal:
     if not token:
         raise _unauthorized(Refusal.MISSING_TOKEN, "missing bearer token")
     try:
-        return verify_token(settings, token)
+        principal = verify_token(settings, token)
     except AuthError as error:
         raise _unauthorized(error.code, str(error)) from error
+    settings.check_known(principal)
+    return principal
 
 
 def bearer(settings: AuthSettings) -> Any:
@@ -164,19 +198,68 @@ def bearer(settings: AuthSettings) -> Any:
 
 
 def console_caller(settings: AuthSettings) -> Any:
-    """For a console page: a token in `?token=` (given once, then kept in a cookie) also counts."""
+    """For a console page: a token in `?token=` (given once, then kept in a cookie) also counts,
+    unless it is someone else's than the signed-in person's: then the page asks first."""
 
     async def dependency(request: Request) -> Principal:
-        return authenticate(settings, request.query_params.get("token") or token_of(request))
+        offered = request.query_params.get("token")
+        if offered:
+            ask_before_switching(settings, request.cookies.get(COOKIE), offered)
+        return authenticate(settings, offered or token_of(request))
 
     return Depends(dependency)
+
+
+def identity(principal: Principal) -> tuple[Role, str, str]:
+    return principal.role, principal.subject, principal.unit_id
+
+
+def describe(principal: Principal) -> str:
+    return f"{principal.role.value} {principal.subject} of {principal.unit_id}"
+
+
+class SwitchAsked(Refused):
+    """A console link carries another person's token than the signed-in one's. Taking it at
+    once would let anyone who sends a link sign the reader in as them (token fixation), so
+    the reader is asked, and stays who they are unless they confirm."""
+
+    def __init__(self, current: Principal, offered: Principal, token: str) -> None:
+        super().__init__(
+            status.HTTP_409_CONFLICT,
+            Refusal.SWITCH_IDENTITY,
+            f"signed in as {describe(current)}; the link is for {describe(offered)}",
+            current=describe(current),
+            offered=describe(offered),
+        )
+        self.current = current
+        self.offered = offered
+        self.token = token
+
+
+def ask_before_switching(settings: AuthSettings, kept: str | None, offered: str) -> None:
+    """SwitchAsked when `offered` is a valid token of another identity than the signed-in
+    `kept` one; where nobody is signed in (no cookie, or one that no longer counts) nothing
+    is lost by taking the link's."""
+    if not kept or kept == offered:
+        return
+    try:
+        current = authenticate(settings, kept)
+    except Refused:
+        return
+    newcomer = authenticate(settings, offered)
+    if identity(current) != identity(newcomer):
+        raise SwitchAsked(current, newcomer, offered)
 
 
 def keep_token(request: Request, response: Response) -> None:
     """Set the cookie when a page was opened with `?token=`, so later pages and streams have it."""
     token = request.query_params.get("token")
     if token:
-        response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+        remember(response, token)
+
+
+def remember(response: Response, token: str) -> None:
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
 
 
 def _unauthorized(code: Refusal, reason: str) -> Refused:

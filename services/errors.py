@@ -21,6 +21,8 @@ class Refusal(StrEnum):
     TOKEN_EXPIRED = "token_expired"  # noqa: S105
     UNKNOWN_KEY = "unknown_key"
     BAD_SIGNATURE = "bad_signature"
+    UNKNOWN_UNIT = "unknown_unit"
+    MEDIATOR_NOT_LISTED = "mediator_not_listed"
     READ_OUTSIDE_UNIT = "read_outside_unit"
     ACT_OUTSIDE_UNIT = "act_outside_unit"
     ROLE_NOT_ALLOWED = "role_not_allowed"
@@ -36,6 +38,8 @@ class Refusal(StrEnum):
     PAYLOAD_TOO_LARGE = "payload_too_large"
     TOO_MANY_REQUESTS = "too_many_requests"
     UNAVAILABLE = "unavailable"
+    SWITCH_IDENTITY = "switch_identity"
+    CROSS_SITE = "cross_site"
 
 
 class FieldProblem(StrEnum):
@@ -51,6 +55,8 @@ class FieldProblem(StrEnum):
     GRID_NOT_IN_VILLAGE = "grid_not_in_village"
     PLACE_REQUIRED = "place_required"
     IN_FUTURE = "in_future"
+    TOO_FAR_BACK = "too_far_back"
+    BEFORE_LAST_ENTRY = "before_last_entry"
     DIGEST_NEEDS_PUSH = "digest_needs_push"
     LAT_LONG_PAIR = "lat_long_pair"
     LOCATION_REQUIRED = "location_required"

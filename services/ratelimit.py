@@ -38,14 +38,17 @@ class RateLimiter:
             return 0.0
         return (1 - bucket.tokens) / self.rate_per_s
 
-    def enforce(self, key: str) -> None:
+    def enforce(self, key: str, scope: str | None = None) -> None:
+        """429 with Retry-After when `key` has no token; `scope` names whose limit it is."""
         wait_s = self.check(key)
         if wait_s > 0:
             retry_after_s = max(1, math.ceil(wait_s))
+            whose = f" from {scope}" if scope else ""
             raise Refused(
                 status.HTTP_429_TOO_MANY_REQUESTS,
                 Refusal.TOO_MANY_REQUESTS,
-                "too many requests; slow down",
+                f"too many requests{whose}; slow down",
                 headers={"Retry-After": str(retry_after_s)},
                 retry_after_s=retry_after_s,
+                **({"scope": scope} if scope else {}),
             )

@@ -209,6 +209,14 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
     "escalation.failed": ("调解不成", "mediation failed"),
     "escalation.acceptance_deadline_breach": ("超期未受理", "acceptance deadline missed"),
     "escalation.resolution_deadline_breach": ("超期未化解", "resolution deadline missed"),
+    "switch.title": ("切换登录身份？", "Switch who is signed in?"),
+    "switch.current": ("您当前以 {who} 的身份登录。", "You are signed in as {who}."),
+    "switch.offered": (
+        "您打开的链接属于另一身份：{who}。",
+        "The link you opened is for someone else: {who}.",
+    ),
+    "switch.confirm": ("切换为 {who}", "Switch to {who}"),
+    "switch.keep": ("不切换，继续以 {who} 的身份使用", "Stay signed in as {who}"),
     "role.operator": ("接线员", "operator"),
     "role.grid_worker": ("网格员", "grid worker"),
     "role.petition_agent": ("信访代理员", "petition agent"),
@@ -364,6 +372,22 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
         "The access token was signed with an unknown key; sign in again",
     ),
     "error.bad_signature": ("请求签名缺失或错误", "Missing or wrong request signature"),
+    "error.switch_identity": (
+        "您已以 {current} 的身份登录，链接属于 {offered}",
+        "Signed in as {current}; the link is for {offered}",
+    ),
+    "error.cross_site": (
+        "只有本控制台的页面可以切换登录身份",
+        "Only this console's own pages may switch who is signed in",
+    ),
+    "error.unknown_unit": (
+        "访问令牌所属单位 {unit_id} 不在辖区名录中",
+        "The token's unit {unit_id} is not in the registry",
+    ),
+    "error.mediator_not_listed": (
+        "{mediator_id} 不在 {unit_id} 的调解员名单中",
+        "{mediator_id} is not a mediator of {unit_id}",
+    ),
     "error.read_outside_unit": (
         "{role:role}（{unit_id}）无权查看 {target} 的信息",
         "A {role:role} of {unit_id} may not read {target}",
@@ -442,6 +466,14 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
         "Give a village, a grid id or the place as spoken",
     ),
     "invalid.in_future": ("时间不能晚于现在", "Must not be in the future"),
+    "invalid.too_far_back": (
+        "时间不能早于 {grace_hours} 小时以前",
+        "Must not lie more than {grace_hours} h back",
+    ),
+    "invalid.before_last_entry": (
+        "时间不能早于案件的上一条记录（{last_entry_at}）",
+        "Must not lie before the case's last entry ({last_entry_at})",
+    ),
     "invalid.digest_needs_push": (
         "汇总间隔只适用于网络回调和电子邮件",
         "Digests apply to webhook and e-mail deliveries only",

@@ -3,6 +3,7 @@ the translation table, every asset served by the service itself (no CDN, nothing
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 from fastapi import FastAPI
@@ -12,8 +13,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from services.auth import Principal, SwitchAsked, describe
 from services.errors import Refused
 from services.web.i18n import Translator, pick_language
+from services.web.switch import SWITCH_PATH, without_token
 
 SHARED = Path(__file__).parent
 STATIC_PATH = "/static/console"
@@ -51,6 +54,8 @@ class Pages:
         """Why a page was refused (no token, outside the jurisdiction...), in the reader's
         language. A refusal without a code of its own (a page that does not exist) is worded
         by its status, else shows the server's English."""
+        if isinstance(error, SwitchAsked):
+            return self.switch_page(request, error)
         coded = error if isinstance(error, Refused) else None
         page = self.render(
             request,
@@ -62,6 +67,29 @@ class Pages:
         )
         page.headers.update(error.headers or {})
         return page
+
+    def switch_page(self, request: Request, asked: SwitchAsked) -> HTMLResponse:
+        """A question, not a refusal (200): sign in as the link's person, or stay. The language
+        toggle keeps the link's token, so the question is asked again in the other language."""
+        translate = Translator(pick_language(request))
+
+        def who(principal: Principal) -> str:
+            role = translate.label("role", principal.role.value)
+            return f"{role} {principal.subject}（{principal.unit_id}）"
+
+        toggle = {**request.query_params, "lang": translate.other_language}
+        return self.render(
+            request,
+            "switch.html",
+            current=who(asked.current),
+            offered=who(asked.offered),
+            current_id=describe(asked.current),
+            offered_id=describe(asked.offered),
+            token=asked.token,
+            next=without_token(request),
+            switch_path=SWITCH_PATH,
+            lang_href=f"?{urlencode(toggle)}",
+        )
 
     def render(
         self, request: Request, template: str, *, status_code: int = 200, **context: Any

@@ -170,8 +170,12 @@ async def test_admin_replaces_a_villages_mediators_and_assignment_follows(
     assert changed.status_code == 200, changed.text
     [mediator] = changed.json()["mediators"]
     assert (mediator["id"], mediator["categories"]) == (newcomer, ["family", "other"])
-    unit = (await client.get(f"/v1/units/{JIANGHE}", headers=MEDIATOR)).json()
+    # The newcomer's token counts from now on; the mediators taken off the list no longer do.
+    as_newcomer = headers(Role.MEDIATOR, JIANGHE, newcomer)
+    unit = (await client.get(f"/v1/units/{JIANGHE}", headers=as_newcomer)).json()
     assert [m["id"] for m in unit["mediators"]] == [newcomer]
+    removed = await client.get(f"/v1/units/{JIANGHE}", headers=MEDIATOR)
+    assert (removed.status_code, removed.json()["error"]) == (403, "mediator_not_listed")
     decision = await explained(client, category="neighbour", village_id=JIANGHE)
     assert decision["mediator_id"] == newcomer
     record = audit.records[-1]

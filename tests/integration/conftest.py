@@ -268,6 +268,15 @@ def _stack_env(infra: Infra, run_id: str, database: str, router_policy: Path) ->
         # The suite sends hundreds of reports under one token; the limit has its own test.
         INTAKE_SUBMIT_RATE_PER_S="1000",
         INTAKE_SUBMIT_BURST="100000",
+        # And hundreds of WeChat messages (simulator, chaos, bench) through one bot, some groups
+        # busy: the WeChat limits have their own test, on an intake of its own.
+        INTAKE_WECHAT_GROUP_RATE_PER_S="1000",
+        INTAKE_WECHAT_GROUP_BURST="100000",
+        INTAKE_WECHAT_BOT_RATE_PER_S="1000",
+        INTAKE_WECHAT_BOT_BURST="100000",
+        # The metrics test replays history dated decades back; never before a case's last entry
+        # still holds, and the default grace has unit tests.
+        MEDIATION_BACKDATE_GRACE_S=str(150 * 365 * 24 * 3600),
     )
     return env
 

@@ -188,7 +188,7 @@ def expected(plans: list[Plan], started: dict[str, float], resolved_at: dict[str
                 tallies[(target, dim, value)].hours.append(hours)
 
     for plan in plans:
-        v, town = plan.village, plan.town
+        v = plan.village
         add(plan, v, "village", assigned=1, started=1, backlog_change=1)
         if plan.kind == "withdraw_assigned":
             add(plan, v, "village", withdrawn=1, backlog_change=-1)
@@ -214,11 +214,8 @@ def expected(plans: list[Plan], started: dict[str, float], resolved_at: dict[str
             add(plan, v, "village", withdrawn=1, backlog_change=-1)
         elif plan.kind.startswith("fail"):
             add(plan, v, "village", failed=1, escalated=1, escalated_failed=1, backlog_change=-1)
-            # The router's re-route (assigned, backlog +1) is dated today: not in these days.
-            if plan.kind == "fail_then_resolve":
-                add(plan, town, "town", accepted=1, accepted_on_time=1)
-                resolved(plan, town, "town", on_time=True, origin=False)
-                add(plan, town, "town", backlog_change=-1)
+            # The router's re-route (assigned, backlog +1) is dated today, and so is what the
+            # town does after it: not in these days.
     return tallies
 
 
@@ -289,7 +286,8 @@ class Driver:
         self.resolved_at: dict[str, float] = {}
 
     async def post(self, case_id: str, action: str, body: dict[str, Any]) -> dict[str, Any]:
-        body = {**body, "at": body.get("at") or _now().isoformat()}
+        at = body.get("at") or _now()
+        body = {**body, "at": at.isoformat()}
         async with self.limit:
             response = await self.http.post(f"{self.url}/v1/cases/{case_id}/{action}", json=body)
         assert response.status_code == 200, (case_id, action, response.text)
@@ -323,15 +321,18 @@ class Driver:
             await self.post(case_id, "outcome", outcome(mediator, "failed", reason="未达成"))
 
     async def town_part(self, plan: Plan, mediator: str) -> None:
+        """Dated today: nothing may be dated before the router's re-route, which its own clock
+        dates today."""
         if plan.kind != "fail_then_resolve":
             return
-        await self.post(plan.routed.case_id, "accept", {"mediator_id": mediator})
-        await self.resolve(plan.routed.case_id, mediator)
+        today = datetime.now(UTC)
+        await self.post(plan.routed.case_id, "accept", {"mediator_id": mediator, "at": today})
+        await self.resolve(plan.routed.case_id, mediator, today)
 
-    async def resolve(self, case_id: str, mediator: str) -> None:
-        at = _now()
+    async def resolve(self, case_id: str, mediator: str, at: datetime | None = None) -> None:
+        at = at or _now()
         body = outcome(mediator, "resolved", agreement="oral", summary="双方达成口头协议")
-        await self.post(case_id, "outcome", {**body, "at": at.isoformat()})
+        await self.post(case_id, "outcome", {**body, "at": at})
         self.resolved_at[case_id] = at.timestamp()
 
 

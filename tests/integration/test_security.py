@@ -68,6 +68,12 @@ async def filed(stack: Stack) -> Filed:
     return Filed(dispute_id, case["unit_id"], case["mediator_id"])
 
 
+def colleague_of(mediator_id: str) -> str:
+    """The other mediator the village lists (each lists `-1` and `-2`)."""
+    unit_and_number = mediator_id.rsplit("-", 1)
+    return f"{unit_and_number[0]}-{'2' if unit_and_number[1] == '1' else '1'}"
+
+
 def caller(kind: str, filed: Filed) -> dict[str, str]:
     """The request headers of each kind of caller in the matrix."""
     unit, other = filed.unit_id, OTHER_VILLAGE
@@ -77,7 +83,7 @@ def caller(kind: str, filed: Filed) -> dict[str, str]:
         "expired": lambda: EXPIRED,
         "unknown_kid": lambda: UNKNOWN_KID,
         "assigned_mediator": lambda: headers(Role.MEDIATOR, unit, filed.mediator_id),
-        "colleague": lambda: headers(Role.MEDIATOR, unit, f"med-{unit}-99"),
+        "colleague": lambda: headers(Role.MEDIATOR, unit, colleague_of(filed.mediator_id)),
         "other_mediator": lambda: headers(Role.MEDIATOR, other, f"med-{other}-1"),
         "town_supervisor": lambda: headers(Role.SUPERVISOR, TOWN, "sup-shuangru"),
         "other_supervisor": lambda: headers(Role.SUPERVISOR, OTHER_TOWN, "sup-chengguan"),
