@@ -35,6 +35,9 @@ class Refusal(StrEnum):
     ILLEGAL_TRANSITION = "illegal_transition"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     TOO_MANY_REQUESTS = "too_many_requests"
+    TOO_MANY_STREAMS = "too_many_streams"
+    HEADERS_TOO_LARGE = "headers_too_large"
+    REQUEST_TIMEOUT = "request_timeout"
     UNAVAILABLE = "unavailable"
 
 
