@@ -299,7 +299,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def assert_too_many_streams(response: httpx.Response, scope: str, limit: int) -> None:
-    assert response.status_code == 429, response.text
+    assert response.status_code == 429, f"a stream past the cap got {response.status_code}"
     assert response.headers["Retry-After"] == "9"
     body = response.json()
     assert body["error"] == "too_many_streams"
