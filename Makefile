@@ -6,6 +6,9 @@ KAFKA_PORT ?= 9092
 MONGODB_PORT ?= 27017
 export KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:$(KAFKA_PORT)
 export MONGODB_URI ?= mongodb://127.0.0.1:$(MONGODB_PORT)/
+# What `make` starts is a development stack: the services accept the development secrets in
+# the code (and say so). Anywhere else a service is in production unless told otherwise.
+export TIAOJIE_ENV ?= development
 
 .PHONY: install infra browser up down status test unit lint simulate bench chaos
 

@@ -1,7 +1,11 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.deployment import Secret, text_secret
+from services.privacy import PrivacySettings
 from services.settings import ServiceSettings
+
+DEVELOPMENT_WECHAT_SECRET = "tiaojie-development-wechat-secret"  # noqa: S105 (refused in production)
 
 
 class IntakeSettings(ServiceSettings):
@@ -19,7 +23,7 @@ class IntakeSettings(ServiceSettings):
         default=5.0, gt=0, description="Coordinates farther than this from every village: triage."
     )
     wechat_secret: str = Field(
-        default="tiaojie-development-wechat-secret",
+        default=DEVELOPMENT_WECHAT_SECRET,
         description="Shared secret the WeChat bot signs each request body with (HMAC-SHA256).",
     )
     submit_rate_per_s: float = Field(default=5.0, gt=0, description="Reports per token per s.")
@@ -36,3 +40,8 @@ class IntakeSettings(ServiceSettings):
     wechat_bot_burst: int = Field(
         default=300, ge=1, description="Messages the WeChat bot may forward at once, all groups."
     )
+
+    def secrets(self) -> list[Secret]:
+        privacy = PrivacySettings()
+        wechat = text_secret("INTAKE_WECHAT_SECRET", self.wechat_secret, DEVELOPMENT_WECHAT_SECRET)
+        return [*super().secrets(), privacy.sealing_secret(), privacy.salt_secret(), wechat]

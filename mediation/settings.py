@@ -3,6 +3,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.deployment import Secret
+from services.privacy import PrivacySettings
 from services.settings import ServiceSettings
 
 
@@ -44,3 +46,7 @@ class MediationSettings(ServiceSettings):
         gt=0,
         description="How long start-up may take to read back the mediators admins changed.",
     )
+
+    def secrets(self) -> list[Secret]:
+        """Mediation opens the sealed contacts of its cases; it hashes no identifiers."""
+        return [*super().secrets(), PrivacySettings().sealing_secret()]

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import StreamingResponse
 
 from contracts.ids import UNIT_ID_PATTERN, is_within
 from notifier.models import Subscription, SubscriptionIn, WebhookDelivery
@@ -14,11 +13,12 @@ from notifier.service import SubscriptionCache
 from notifier.settings import NotifierSettings
 from notifier.store import (
     POSITION_PATTERN,
+    AlertFeed,
     AlertLog,
     CannotResumeError,
     SubscriptionStore,
 )
-from notifier.stream import alert_events
+from notifier.stream import HeldStream, StreamSlots, alert_events
 from notifier.targets import AllowList, refuse_url
 from services.audit import AuditTrail
 from services.auth import AuthSettings, Principal, Role, bearer, forbid, require_read
@@ -39,6 +39,11 @@ def create_router(
 ) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["notifier"])
     allow = settings.webhook_allow_list()
+    slots = StreamSlots(
+        settings.stream_max_per_token,
+        settings.stream_max_per_process,
+        settings.stream_retry_after_s,
+    )
     Caller = Annotated[Principal, bearer(auth)]  # noqa: N806
 
     async def load(subscription_id: str, caller: Principal) -> Subscription:
@@ -109,6 +114,17 @@ def create_router(
         cache.remove(subscription_id)
         return Response(status_code=204)
 
+    async def open_feed(
+        subscription: Subscription, last_event_id: str | None
+    ) -> tuple[AlertFeed, str | None]:
+        """The feed from where the client asked, or from now after a `gap` when it cannot."""
+        wait_s = settings.stream_heartbeat_s
+        try:
+            return await log.follow(last_event_id or subscription.created_at, wait_s), None
+        except CannotResumeError:
+            gap_from = last_event_id or subscription.created_at.isoformat()
+            return await log.follow(clock(), wait_s), gap_from
+
     @router.get("/alerts/stream")
     async def stream(
         caller: Caller,
@@ -116,24 +132,21 @@ def create_router(
         last_event_id: Annotated[
             str | None, Header(alias="Last-Event-ID", pattern=POSITION_PATTERN)
         ] = None,
-    ) -> StreamingResponse:
+    ) -> HeldStream:
         """The subscription's alerts as Server-Sent Events. Without `Last-Event-ID` the stream
         starts at the subscription's creation; with it, right after that event. Where the log
-        no longer reaches that far back, the stream starts now with a `gap` event first."""
+        no longer reaches that far back, the stream starts now with a `gap` event first. A token
+        holds at most `stream_max_per_token` streams at once, the process
+        `stream_max_per_process`: past that, 429 with Retry-After."""
         subscription = await load(subscription_id, caller)
-        start = last_event_id or subscription.created_at
-        wait_s = settings.stream_heartbeat_s
-        gap_from = None
+        release = slots.take(caller.token_id)
         try:
-            feed = await log.follow(start, wait_s)
-        except CannotResumeError:
-            gap_from = last_event_id or subscription.created_at.isoformat()
-            feed = await log.follow(clock(), wait_s)
-        return StreamingResponse(
-            alert_events(feed, subscription, settings.stream_max_s, gap_from),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+            feed, gap_from = await open_feed(subscription, last_event_id)
+        except BaseException:
+            release()
+            raise
+        events = alert_events(feed, subscription, settings.stream_max_s, gap_from)
+        return HeldStream(events, feed, release)
 
     return router
 

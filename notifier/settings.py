@@ -39,6 +39,15 @@ class NotifierSettings(ServiceSettings):
         description="End a stream after this long; the client reconnects with Last-Event-ID, "
         "so no stream holds up a shutdown or a proxy for ever.",
     )
+    stream_max_per_token: int = Field(
+        default=5, ge=1, description="Live streams one token may hold at once (429 past it)."
+    )
+    stream_max_per_process: int = Field(
+        default=200, ge=1, description="Live streams this process holds in all (429 past it)."
+    )
+    stream_retry_after_s: int = Field(
+        default=30, ge=1, description="Retry-After of a stream refused for want of a slot."
+    )
 
     webhook_allow: str = Field(
         default="",

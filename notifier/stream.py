@@ -2,12 +2,19 @@
 
 import json
 import time
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from fastapi import status
+from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from contracts.events import AlertRaised
 from notifier import rules
 from notifier.models import Subscription
 from notifier.store import AlertFeed
+from services.errors import Refusal, Refused
 
 RETRY_MS = 3000
 
@@ -41,3 +48,70 @@ async def alert_events(
                 yield sse_event(logged.position, logged.alert)
     finally:
         await feed.close()
+
+
+@dataclass
+class StreamSlots:
+    """How many live streams this process holds, per token and in all: each one keeps a change
+    stream open on the database, so one caller must not hold hundreds of them."""
+
+    per_token: int
+    per_process: int
+    retry_after_s: int
+    _held: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def held(self) -> int:
+        return self._held.total()
+
+    def take(self, token_id: str) -> Callable[[], None]:
+        """A slot for one more stream of `token_id`, or 429; returns the slot's release."""
+        if self._held[token_id] >= self.per_token:
+            raise self._refusal("per_token", self.per_token, "this token")
+        if self.held >= self.per_process:
+            raise self._refusal("per_process", self.per_process, "this notifier")
+        self._held[token_id] += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._held[token_id] -= 1
+                if self._held[token_id] <= 0:
+                    del self._held[token_id]
+
+        return release
+
+    def _refusal(self, scope: str, limit: int, holder: str) -> Refused:
+        return Refused(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            Refusal.TOO_MANY_STREAMS,
+            f"too many live streams: {holder} already holds {limit}, the most allowed "
+            f"({scope.replace('_', ' ')}); close one first",
+            headers={"Retry-After": str(self.retry_after_s)},
+            limit=limit,
+            scope=scope,
+            retry_after_s=self.retry_after_s,
+        )
+
+
+class HeldStream(StreamingResponse):
+    """An event stream that gives back its slot and closes its feed however it ends: finished,
+    the client gone (even before the first event), or the server shutting down."""
+
+    def __init__(self, events: AsyncIterator[str], feed: AlertFeed, release: Callable[[], None]):
+        super().__init__(
+            events,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        self._feed = feed
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+            await self._feed.close()

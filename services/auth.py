@@ -21,9 +21,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.ids import UNIT_ID_PATTERN, is_within
 from contracts.registry import Registry
+from services.deployment import Secret, keyed_secrets
 from services.errors import Refusal, Refused
 
 ISSUER = "tiaojie"
+DEVELOPMENT_AUTH_KEYS = "dev1:tiaojie-development-signing-key-change-me"
+"""Public, so `make up` works on a fresh machine; a production service refuses to start on it."""
 
 
 class Role(StrEnum):
@@ -42,7 +45,7 @@ class AuthSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
     auth_keys: str = Field(
-        default="dev1:tiaojie-development-signing-key-change-me",
+        default=DEVELOPMENT_AUTH_KEYS,
         description="Comma-separated key-id:secret; the first signs, all verify.",
     )
     token_ttl_hours: float = 12.0
@@ -84,6 +87,9 @@ class AuthSettings(BaseSettings):
     @property
     def signing_key_id(self) -> str:
         return next(iter(self.keys()))
+
+    def secrets(self) -> list[Secret]:
+        return [keyed_secrets("AUTH_KEYS", self.auth_keys, DEVELOPMENT_AUTH_KEYS)]
 
 
 class Principal(BaseModel):

@@ -16,6 +16,13 @@ from pathlib import Path
 from typing import IO
 
 from services.auth import AuthSettings, Role, issue_token
+from services.deployment import (
+    ENV_VARIABLE,
+    Environment,
+    UnknownEnvironmentError,
+    current_environment,
+    secret_problems,
+)
 
 SERVICES: dict[str, int] = {"intake": 8081, "router": 8082, "mediation": 8083, "notifier": 8084}
 RUN_DIR = Path(os.environ.get("TIAOJIE_RUN_DIR", ".devstack/run"))
@@ -68,7 +75,30 @@ def _running_pid(name: str) -> int | None:
     return pid
 
 
+def announce_environment() -> bool:
+    """Say which kind of stack this is before starting it; False when the setting is wrong."""
+    from intake.settings import IntakeSettings  # noqa: PLC0415 (it uses every secret there is)
+
+    try:
+        environment = current_environment()
+    except UnknownEnvironmentError as error:
+        print(error)
+        return False
+    if environment is Environment.PRODUCTION:
+        print(f"production ({ENV_VARIABLE} is not 'development'): each service checks its secrets")
+        return True
+    weak = secret_problems(IntakeSettings().secrets())
+    print(f"development stack ({ENV_VARIABLE}=development)")
+    if weak:
+        print("  development secrets in use, anyone can sign tokens or open identities with them:")
+        print("\n".join(f"    {problem}" for problem in weak))
+        print("  never put real petitioners' data in this stack")
+    return True
+
+
 def up() -> int:
+    if not announce_environment():
+        return 1
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     started: list[tuple[str, subprocess.Popen[bytes]]] = []
     for name in SERVICES:
@@ -84,11 +114,18 @@ def up() -> int:
             wait_healthy(url, process)
         except (RuntimeError, TimeoutError) as error:
             print(f"{name} failed to start: {error}; see {RUN_DIR / (name + '.log')}")
+            print(_tail(RUN_DIR / f"{name}.log"))
             return 1
     for name in SERVICES:
         print(f"{name:<10} http://127.0.0.1:{port_of(name)}   (docs: /docs, health: /healthz)")
     print_demo_tokens()
     return 0
+
+
+def _tail(log: Path, lines: int = 8) -> str:
+    """The end of a service's log: a refusal to start says why there."""
+    text = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    return "\n".join(f"  | {line}" for line in text[-lines:])
 
 
 DEMO_CALLERS = [

@@ -13,18 +13,30 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# A development key so `make up` works on a fresh machine; production sets SEALING_KEYS.
+from services.deployment import Secret, keyed_base64_keys, text_secret
+
+# A development key and salt so `make up` works on a fresh machine; they are public, so a
+# production service refuses to start on them (services/deployment.py).
 _DEV_KEY = base64.b64encode(hashlib.sha256(b"tiaojie-development-only").digest()).decode()
+DEVELOPMENT_SEALING_KEYS = f"dev1:{_DEV_KEY}"
+DEVELOPMENT_SALT = "tiaojie-development-salt"
 
 
 class PrivacySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore")
 
     sealing_keys: str = Field(
-        default=f"dev1:{_DEV_KEY}",
+        default=DEVELOPMENT_SEALING_KEYS,
         description="Comma-separated key-id:base64-key (32 bytes); the first one seals.",
     )
-    identifier_salt: str = Field(default="tiaojie-development-salt")
+    identifier_salt: str = Field(default=DEVELOPMENT_SALT)
+
+    def sealing_secret(self) -> Secret:
+        return keyed_base64_keys("SEALING_KEYS", self.sealing_keys, DEVELOPMENT_SEALING_KEYS)
+
+    def salt_secret(self) -> Secret:
+        """The salt keeps phone hashes from being reversed by hashing every number: a secret."""
+        return text_secret("IDENTIFIER_SALT", self.identifier_salt, DEVELOPMENT_SALT)
 
 
 class Sealer:

@@ -3,6 +3,9 @@
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.auth import AuthSettings
+from services.deployment import Secret
+
 
 class ServiceSettings(BaseSettings):
     """Infrastructure addresses are shared across services, so they read unprefixed variables."""
@@ -28,3 +31,22 @@ class ServiceSettings(BaseSettings):
     consumer_max_records: int = 500
     handler_max_attempts: int = Field(default=3, ge=1)
     handler_retry_backoff_s: float = Field(default=0.5, ge=0)
+    http_max_header_bytes: int = Field(
+        default=8 * 1024,
+        ge=1024,
+        description="Request line and headers over this are refused with 431, read no further.",
+    )
+    http_request_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="A request (line, headers and body) not received within this is dropped "
+        "(408 while its headers are incomplete): a stalled or slowloris connection is closed.",
+    )
+    http_keep_alive_s: int = Field(
+        default=5, ge=1, description="An idle connection between requests is closed after this."
+    )
+
+    def secrets(self) -> list[Secret]:
+        """The secrets this service uses, checked at start-up (services/deployment.py). Every
+        service verifies tokens; the others add their own."""
+        return AuthSettings().secrets()

@@ -13,6 +13,10 @@ from tests.auth import TEST_AUTH_KEYS
 
 # The in-process apps and the stack's services verify the tokens tests/auth.py issues.
 os.environ["AUTH_KEYS"] = TEST_AUTH_KEYS
+# The suite's services are a development stack (short per-run salts, the development sealing
+# key), said here rather than left to the shell; tests/integration/test_security_deployment.py
+# starts services in production on purpose.
+os.environ["TIAOJIE_ENV"] = "development"
 
 REQUIRE_INFRA = os.environ.get("TIAOJIE_REQUIRE_INFRA", "") not in ("", "0", "false")
 SERVERS_USED: list[str] = []

@@ -442,6 +442,18 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
         "提交过于频繁，请 {retry_after_s} 秒后再试",
         "Too many requests; try again in {retry_after_s} s",
     ),
+    "error.too_many_streams": (
+        "实时提醒连接已达上限（{limit} 个），请关闭其他页面或 {retry_after_s} 秒后再试",
+        "Too many live streams (at most {limit}); close one or try again in {retry_after_s} s",
+    ),
+    "error.headers_too_large": (
+        "请求头超过 {max_bytes} 字节",
+        "The request headers are over {max_bytes} bytes",
+    ),
+    "error.request_timeout": (
+        "请求未在 {timeout_s} 秒内发送完毕",
+        "The request was not received within {timeout_s} s",
+    ),
     "error.unavailable": (
         "暂未保存，请 {retry_after_s} 秒后重试",
         "Not stored; try again in {retry_after_s} s",

@@ -96,6 +96,7 @@ class Services:
             MEDIATION_SWEEP_LOOKBACK_S="120",
             AUTH_KEYS=TEST_AUTH_KEYS,
             INTAKE_WECHAT_SECRET=TEST_WECHAT_SECRET,
+            TIAOJIE_ENV="development",  # a per-run salt and the development sealing key
             INTAKE_SUBMIT_RATE_PER_S="1000",
             INTAKE_SUBMIT_BURST="100000",
             **NOTIFIER_TEST_ENV,

@@ -265,6 +265,7 @@ def _stack_env(infra: Infra, run_id: str, database: str, router_policy: Path) ->
         MEDIATION_SWEEP_LOOKBACK_S="120",
         AUTH_KEYS=TEST_AUTH_KEYS,
         INTAKE_WECHAT_SECRET=TEST_WECHAT_SECRET,
+        TIAOJIE_ENV="development",  # development secrets above: said, not assumed
         # The suite sends hundreds of reports under one token; the limit has its own test.
         INTAKE_SUBMIT_RATE_PER_S="1000",
         INTAKE_SUBMIT_BURST="100000",
