@@ -34,12 +34,13 @@ from intake.status import DisputeStatus, dispute_status
 from intake.store import IntakeStore
 from intake.wechat import Verdict, read_message
 from services.audit import AuditTrail
-from services.auth import AuthSettings, Principal, Role, bearer, forbid, require_role
+from services.auth import SUBMITTERS, AuthSettings, Principal, Role, bearer, forbid, require_role
 from services.errors import FieldProblem, Refusal, Refused, field_error, refusal_body
 from services.mongo import Document
 from services.privacy import Sealer
 from services.ratelimit import RateLimiter
 
+SEALED_READ = "sealed.read"
 TRACKING_NUMBER = re.compile(r"^[A-Z]{1,8}-\d{8}-\d{6}$")
 IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"^\S+$")
@@ -54,14 +55,15 @@ def fingerprint(body: BaseModel) -> str:
     return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
 
 
-def accepted(outcome: Accepted) -> ReportAccepted:
+def accepted(outcome: Accepted, shown_duplicate: str | None) -> ReportAccepted:
+    """`shown_duplicate`: the earlier dispute as this caller may see it (see `readable`)."""
     dispute = outcome.dispute
     return ReportAccepted(
         dispute_id=dispute.dispute_id,
         tracking_number=dispute.tracking_number,
         needs_triage=dispute.needs_triage,
         triage_reason=dispute.triage_reason,
-        possible_duplicate_of=dispute.possible_duplicate_of,
+        possible_duplicate_of=shown_duplicate,
     )
 
 
@@ -111,24 +113,54 @@ class Wiring:
         self.limiter.enforce(caller.token_id)
 
 
+def filer_of(caller: Principal) -> dict[str, str]:
+    """Who filed, as kept beside the dispute: a subject is only unique within a role and a
+    unit, so a token of another role or unit under the same name is someone else."""
+    return {"subject": caller.subject, "role": caller.role.value, "unit_id": caller.unit_id}
+
+
 def signed(build: Callable[[Any], Draft], caller: Principal) -> Callable[[Any], Draft]:
-    """The draft with its submitter kept beside it (never published), to follow it later."""
+    """The draft with its filer kept beside it (never published), to follow it later."""
 
-    def with_submitter(ids: Any) -> Draft:
+    def with_filer(ids: Any) -> Draft:
         draft = build(ids)
-        return dataclasses.replace(draft, private={**draft.private, "submitted_by": caller.subject})
+        return dataclasses.replace(draft, private={**draft.private, "filer": filer_of(caller)})
 
-    return with_submitter
+    return with_filer
+
+
+def is_filer(caller: Principal, found: Document) -> bool:
+    """The caller filed it: same subject, role and unit, and a submitting role."""
+    filer = found.get("private", {}).get("filer")
+    return caller.role in SUBMITTERS and filer == filer_of(caller)
+
+
+def place_of(found: Document) -> str | None:
+    dispute: Document = found["dispute"]
+    place = dispute.get("village_id") or dispute.get("grid_id")
+    return str(place) if place else None
 
 
 def may_follow(caller: Principal, found: Document) -> bool:
-    """The submitter follows what they filed; admins and the place's supervisors read all."""
-    if found.get("private", {}).get("submitted_by") == caller.subject:
-        return caller.role in {Role.OPERATOR, Role.GRID_WORKER, Role.PETITION_AGENT}
-    place = found["dispute"].get("village_id") or found["dispute"].get("grid_id")
+    """The filer follows what they filed; admins and the place's supervisors read all."""
+    if is_filer(caller, found):
+        return True
+    place = place_of(found)
     if caller.role is Role.SUPERVISOR and place:
         return caller.can_read_unit(place)
     return caller.role is Role.ADMIN
+
+
+async def readable(
+    store: IntakeStore, caller: Principal | None, dispute_id: str | None
+) -> str | None:
+    """`dispute_id` if the caller may read that dispute, else None. A possible duplicate links
+    to another filer's report: routing and mediation keep the link, but a caller is shown it
+    only where they could follow the earlier report anyway."""
+    if caller is None or dispute_id is None:
+        return None
+    found = await store.dispute(dispute_id)
+    return dispute_id if found is not None and may_follow(caller, found) else None
 
 
 def bot_signature(secret: str) -> Any:
@@ -208,24 +240,25 @@ async def settle(
 
 async def answer(
     outcome: Awaitable[Outcome],
-    settings: IntakeSettings,
-    logger: structlog.stdlib.BoundLogger,
+    wiring: Wiring,
+    caller: Principal | None,
     key_field: str = "Idempotency-Key",
 ) -> JSONResponse:
-    result = await settle(outcome, settings, logger, key_field=key_field)
+    """`caller` is None for the WeChat bot, which may read no dispute."""
+    result = await settle(outcome, wiring.settings, wiring.logger, key_field=key_field)
     if isinstance(result, JSONResponse):
         return result
     if isinstance(result, Recorded):
         body = MessageRecorded(message_id=result.message_id, reason=result.reason)
         return JSONResponse(status_code=status.HTTP_200_OK, content=body.model_dump(mode="json"))
-    return JSONResponse(
-        status_code=status.HTTP_202_ACCEPTED, content=accepted(result).model_dump(mode="json")
-    )
+    earlier = await readable(wiring.store, caller, result.dispute.possible_duplicate_of)
+    content = accepted(result, earlier).model_dump(mode="json")
+    return JSONResponse(status_code=status.HTTP_202_ACCEPTED, content=content)
 
 
 def create_router(wiring: Wiring) -> APIRouter:
     intake, store, registry, sealer = wiring.intake, wiring.store, wiring.registry, wiring.sealer
-    settings, logger = wiring.settings, wiring.logger
+    settings = wiring.settings
     router = APIRouter(prefix="/v1", tags=["intake"])
     radius = settings.geo_radius_km
     Caller = Annotated[Principal, bearer(wiring.auth)]  # noqa: N806
@@ -245,7 +278,7 @@ def create_router(wiring: Wiring) -> APIRouter:
             key=f"hotline:{idempotency_key}" if idempotency_key else None,
             fingerprint=fingerprint(report),
         )
-        return await answer(outcome, settings, logger)
+        return await answer(outcome, wiring, caller)
 
     @router.post(
         "/channels/wechat/messages",
@@ -266,7 +299,7 @@ def create_router(wiring: Wiring) -> APIRouter:
             key=f"wechat:{message.group_id}:{message.message_id}",
             not_a_dispute=recorded,
         )
-        return await answer(outcome, settings, logger, key_field="message_id")
+        return await answer(outcome, wiring, None, key_field="message_id")
 
     @router.post(
         "/channels/grid/reports",
@@ -285,7 +318,7 @@ def create_router(wiring: Wiring) -> APIRouter:
             fingerprint=fingerprint(report),
         )
         field = "report_id" if report.report_id else "Idempotency-Key"
-        return await answer(outcome, settings, logger, key_field=field)
+        return await answer(outcome, wiring, caller, key_field=field)
 
     @router.post(
         "/channels/petitions",
@@ -304,7 +337,7 @@ def create_router(wiring: Wiring) -> APIRouter:
             fingerprint=fingerprint(report),
         )
         field = "petition_ref" if report.petition_ref else "Idempotency-Key"
-        return await answer(outcome, settings, logger, key_field=field)
+        return await answer(outcome, wiring, caller, key_field=field)
 
     @router.get(
         "/disputes/{reference}",
@@ -312,29 +345,25 @@ def create_router(wiring: Wiring) -> APIRouter:
         responses={404: {"description": "No acknowledged report with this id"}},
     )
     async def dispute_status_of(caller: Caller, reference: str) -> DisputeStatus | JSONResponse:
-        """`reference` is the dispute id or the tracking number."""
+        """`reference` is the dispute id or the tracking number. One the caller may not
+        follow is answered exactly as one that does not exist, so numbers cannot be counted."""
         found = await find_dispute(store, reference)
-        if found is None:
+        if found is None or not may_follow(caller, found):
             return not_found(reference)
-        if not may_follow(caller, found):
-            raise forbid(
-                Refusal.NOT_FILER, f"{caller.subject} did not file {reference}", reference=reference
-            )
-        return dispute_status(found, await store.status_entries(found["_id"]))
+        view = dispute_status(found, await store.status_entries(found["_id"]))
+        earlier = await readable(store, caller, view.possible_duplicate_of)
+        return view.model_copy(update={"possible_duplicate_of": earlier})
 
     @router.get("/disputes/{reference}/contacts", response_model=None)
     async def sealed_contacts(caller: Caller, reference: str) -> dict[str, Any] | JSONResponse:
-        """The filer opens the contacts they sealed; each opening is audited first."""
+        """The filer (same subject, role and unit) opens the contacts they sealed. Each
+        opening, and each refused one, is audited before the answer leaves; a caller who may
+        not even follow the dispute is answered as for one that does not exist."""
         found = await find_dispute(store, reference)
-        if found is None:
-            return not_found(reference)
-        if found.get("private", {}).get("submitted_by") != caller.subject:
-            raise forbid(
-                Refusal.NOT_FILER,
-                f"only the filer of {reference} opens its sealed contacts",
-                reference=reference,
-            )
-        await wiring.audit.record(caller, "sealed.read", case_id=found["_id"])
+        if found is None or not is_filer(caller, found):
+            return await refuse_opening(wiring.audit, caller, reference, found)
+        where = {"case_id": found["_id"], "unit_id": place_of(found)}
+        await wiring.audit.record(caller, SEALED_READ, **where)
         parties = found["dispute"].get("parties", [])
         caller_envelope = found.get("private", {}).get("caller")
         return {
@@ -347,6 +376,20 @@ def create_router(wiring: Wiring) -> APIRouter:
         }
 
     return router
+
+
+async def refuse_opening(
+    audit: AuditTrail, caller: Principal, reference: str, found: Document | None
+) -> JSONResponse:
+    """Audited like an opening (an unknown reference too: probing is worth a record). Who may
+    not even follow the dispute gets the answer of an unknown one, the others 403."""
+    reason = f"only the filer of {reference} opens its sealed contacts"
+    details = {"reason": reason, "reference": reference[:100]}
+    case = {"case_id": found["_id"], "unit_id": place_of(found)} if found else {}
+    await audit.record(caller, SEALED_READ, outcome="denied", details=details, **case)
+    if found is None or not may_follow(caller, found):
+        return not_found(reference)
+    raise forbid(Refusal.NOT_FILER, reason, reference=reference)
 
 
 async def find_dispute(store: IntakeStore, reference: str) -> Document | None:

@@ -90,7 +90,6 @@ class ServiceRequest(Body):
     last_name: ShortText | None = None
     phone: Phone | None = None
     media_url: ShortText | None = None
-    api_key: ShortText | None = None
     jurisdiction_id: ShortText | None = None
     attribute: Attributes = Field(default_factory=Attributes)
 
@@ -342,7 +341,10 @@ def create_open311_router(wiring: Wiring) -> APIRouter:
     ) -> JSONResponse:
         raw = await request.body()
         data, problems = parse_form(raw)
-        token = data.get("api_key") or request.query_params.get("api_key") or token_of(request)
+        # The credential, not part of the request: a signed token is longer than any text field.
+        token = (
+            data.pop("api_key", None) or request.query_params.get("api_key") or token_of(request)
+        )
         caller = authenticate(auth, token if isinstance(token, str) else None)
         wiring.submitter(caller, Role.OPERATOR)
         if problems:
@@ -359,9 +361,7 @@ def create_open311_router(wiring: Wiring) -> APIRouter:
         outcome = intake.submit(
             signed(lambda ids: open311_draft(parsed, ids, sealer, registry, radius), caller),
             key=f"open311:{idempotency_key}" if idempotency_key else None,
-            fingerprint=hashlib.sha256(
-                parsed.model_dump_json(exclude={"api_key"}).encode()
-            ).hexdigest(),
+            fingerprint=hashlib.sha256(parsed.model_dump_json().encode()).hexdigest(),
         )
         result = await settle(outcome, settings, logger, refusals=GeoReportRefusals())
         if isinstance(result, JSONResponse):
@@ -381,10 +381,10 @@ def create_open311_router(wiring: Wiring) -> APIRouter:
     @router.get("/requests/{request_id}.json")
     async def get_request(caller: Caller, request_id: str) -> JSONResponse:
         found = await find_dispute(store, request_id)
-        if found is None:
+        # One the caller may not follow is answered as one that does not exist, so tracking
+        # numbers cannot be counted by who is refused.
+        if found is None or not may_follow(caller, found):
             return georeport_errors(404, [{"field": "service_request_id", "message": "not found"}])
-        if not may_follow(caller, found):
-            return georeport_errors(403, [{"field": "api_key", "message": "not your request"}])
         view = dispute_status(found, await store.status_entries(found["_id"]))
         return JSONResponse([_request_view(found, view)])
 

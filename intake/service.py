@@ -19,7 +19,7 @@ from intake.models import (
 )
 from intake.places import Placement, by_wechat_group, resolve
 from intake.wechat import Reading, Verdict
-from services.privacy import Sealer
+from services.privacy import Sealer, redact_identifiers
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 """Tracking numbers and duplicate windows count days as the county does (no DST in China)."""
@@ -70,6 +70,11 @@ def _sealed_caller(caller: CallerIn | None, sealer: Sealer) -> dict[str, Any]:
     return {"caller": sealer.seal({"name": caller.name, "phone": caller.phone})}
 
 
+def _without_identifiers(party: Party) -> Party:
+    """A name field may hold a number too ("王师傅 139…"); the number is sealed, not named."""
+    return party.model_copy(update={"name": redact_identifiers(party.name)})
+
+
 def _triage(*reasons: str | None) -> tuple[bool, str | None]:
     given = [reason for reason in reasons if reason]
     return bool(given), "; ".join(given) or None
@@ -90,17 +95,19 @@ def build_dispute(
     address_text: str | None = None,
     triage_reason: str | None = None,
 ) -> Dispute:
+    """Every channel's dispute is built here, so every free-text field passes the redaction
+    of phone and ID numbers (however written) before the event leaves intake."""
     needs_triage, reason = _triage(placement.triage_reason, triage_reason)
     return Dispute(
         dispute_id=identity.dispute_id,
         tracking_number=identity.tracking_number,
         channel=channel,
         category=category,
-        description=description,
+        description=redact_identifiers(description),
         village_id=placement.village_id,
         grid_id=placement.grid_id,
-        address_text=address_text,
-        parties=tuple(parties),
+        address_text=redact_identifiers(address_text) if address_text else None,
+        parties=tuple(_without_identifiers(party) for party in parties),
         people_involved=people_involved,
         amount_yuan=amount_yuan,
         risk_flags=tuple(dict.fromkeys(risk_flags)),

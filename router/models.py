@@ -157,7 +157,6 @@ class UnitPage(BaseModel):
 
 class PolicyView(BaseModel):
     version: str = Field(description="Content hash; send it as `If-Match` to change the policy.")
-    path: str = Field(description="The policy file: the seed, in force until a change.")
     loaded_at: datetime
     source: str = Field(description="`file`, or `api` once an admin changed the policy.")
     changed_by: str | None = Field(description="Who made the change in force, if not the seed.")

@@ -179,12 +179,16 @@ def missing_settings(raw: dict[str, Any], model: type[BaseModel], prefix: str = 
     return missing
 
 
-def load_policy(path: Path) -> Policy:
+def load_policy(path: Path, source: str | None = None) -> Policy:
+    """`source` names the policy in error messages, instead of its path: a message that
+    readers of the policy see must not tell where the server keeps its files."""
+    name = source or str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise PolicyError(f"policy {path} cannot be read: {error}") from error
-    return parse_policy(text, str(path))
+        reason = error.strerror or type(error).__name__
+        raise PolicyError(f"policy {name} cannot be read: {reason}") from error
+    return parse_policy(text, name)
 
 
 def field_errors(error: ValidationError) -> tuple[tuple[str, str], ...]:

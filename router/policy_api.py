@@ -24,10 +24,11 @@ POLICY_CHANGE = "policy.change"
 
 
 def policy_view(policies: PolicyHolder) -> JSONResponse:
+    """What every role may read: the policy and its version, never where the server keeps
+    its file (the audit trail records that for admins)."""
     policy = policies.current
     view = PolicyView(
         version=policy.version,
-        path=str(policies.path),
         loaded_at=policies.loaded_at,
         source=policies.source,
         changed_by=policies.changed_by,

@@ -68,7 +68,8 @@ class PolicyHolder:
             return None
         self._signature = signature
         try:
-            candidate = load_policy(self.path)
+            # `rejected` is shown to every role: it says "file"; the log names the path.
+            candidate = load_policy(self.path, source="file")
         except PolicyError as error:
             self.rejected = str(error)
             self._log.error(

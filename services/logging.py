@@ -1,24 +1,28 @@
 """structlog set up once per process: JSON off a terminal, with phone and ID numbers masked."""
 
 import logging
-import re
 import sys
 from typing import Any
 
 import structlog
 from structlog.typing import EventDict, WrappedLogger
 
-# Mainland mobile numbers and 18-digit resident ID numbers; the lookarounds keep longer
-# digit runs (ids, timestamps) intact.
-_ID_NUMBER = re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?!\d)")
-_MOBILE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?(1[3-9]\d)[\s-]?\d{4}[\s-]?(\d{4})(?!\d)")
-"""Also written +86 139 1234 5678 or 139-1234-5678, as callers and operators type them."""
+from services.privacy import identifier_digits, redact_identifiers
+
+
+def _masked(kind: str, as_written: str) -> str:
+    """Enough digits to recognise a number in a log, never enough to call it."""
+    digits = identifier_digits(as_written)
+    if kind == "id_number":
+        return f"{digits[:6]}********{digits[-4:]}"
+    if kind == "mobile":
+        return f"{digits[-11:-8]}****{digits[-4:]}"
+    return f"{digits[:3]}****{digits[-2:]}"
 
 
 def mask_pii(text: str) -> str:
-    """Keep enough digits to recognise a number, never enough to call it."""
-    text = _ID_NUMBER.sub(r"\1********\2", text)
-    return _MOBILE.sub(r"\1****\2", text)
+    """Phone and ID numbers however written (services/privacy.py finds them), masked."""
+    return redact_identifiers(text, _masked, machine_text=True)
 
 
 def _mask_value(value: Any) -> Any:
