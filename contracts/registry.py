@@ -13,7 +13,7 @@ from typing import Literal
 from contracts.ids import ancestors
 from contracts.vocabulary import Category, Tier
 
-UnitKind = Literal["county", "town", "village", "grid"]
+UnitKind = Literal["prefecture", "county", "town", "village", "grid"]
 DATA_DIR = Path(__file__).with_name("data")
 
 
