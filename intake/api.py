@@ -10,11 +10,11 @@ import hmac
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, TypeVar
 
 import structlog
 from fastapi import APIRouter, Depends, Header, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from pymongo.errors import PyMongoError
 
@@ -185,12 +185,15 @@ def not_found(reference: str) -> JSONResponse:
     return JSONResponse(status_code=404, content=body)
 
 
-class Refusals(Protocol):
-    """How an endpoint family words its refusals (intake JSON or GeoReport)."""
+Answer_co = TypeVar("Answer_co", bound=Response, covariant=True)
 
-    def unavailable(self, retry_after_s: int) -> JSONResponse: ...
 
-    def conflict(self, field: str, message: str) -> JSONResponse: ...
+class Refusals(Protocol[Answer_co]):
+    """How an endpoint family words its refusals (intake JSON, GeoReport JSON or XML)."""
+
+    def unavailable(self, retry_after_s: int) -> Answer_co: ...
+
+    def conflict(self, field: str, message: str) -> Answer_co: ...
 
 
 class IntakeRefusals:
@@ -215,11 +218,10 @@ async def settle(
     settings: IntakeSettings,
     logger: structlog.stdlib.BoundLogger,
     *,
+    refusals: Refusals[Answer_co],
     key_field: str = "Idempotency-Key",
-    refusals: Refusals | None = None,
-) -> Outcome | JSONResponse:
+) -> Outcome | Answer_co:
     """The outcome, or the refusal to send when it could not be stored."""
-    refusals = refusals or IntakeRefusals()
     try:
         result = await outcome
     except (NotPublishedError, PyMongoError) as error:
@@ -245,7 +247,9 @@ async def answer(
     key_field: str = "Idempotency-Key",
 ) -> JSONResponse:
     """`caller` is None for the WeChat bot, which may read no dispute."""
-    result = await settle(outcome, wiring.settings, wiring.logger, key_field=key_field)
+    result = await settle(
+        outcome, wiring.settings, wiring.logger, refusals=IntakeRefusals(), key_field=key_field
+    )
     if isinstance(result, JSONResponse):
         return result
     if isinstance(result, Recorded):

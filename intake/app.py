@@ -10,8 +10,9 @@ from contracts.audit import AuditRecorded
 from contracts.events import CaseRouted, DisputeReported, LifecycleEvent
 from contracts.registry import Registry, hanyin
 from intake.api import WeChatLimits, Wiring, create_router
+from intake.georeport import render_refusal
 from intake.handlers import StatusFollower
-from intake.open311 import create_open311_router, georeport_errors
+from intake.open311 import create_open311_router
 from intake.pipeline import Intake
 from intake.settings import IntakeSettings
 from intake.store import IntakeStore, MongoIntakeStore
@@ -127,7 +128,7 @@ def create_app(
             console,
         ],
         max_body_bytes=settings.max_body_bytes,
-        error_renderers={"/open311/": georeport_errors},
+        error_renderers={"/open311/": render_refusal},
         checks={"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: ping(database)},
         lifespan=chain_lifespans(open_store, running_broker(broker, settings)),
     )

@@ -3,23 +3,29 @@
 Dispute categories are the services; a request is form-encoded as 311 clients send it
 (`service_code`, `description`, `lat`/`long` or `address_string`, `attribute[...]`); the
 `service_request_id` is the tracking number. Errors are GeoReport's `[{code, description}]`,
-each description starting with the field it is about.
+each description starting with the field it is about. Every endpoint answers in XML
+(`.xml`, the spec's base format) and JSON (`.json`), see intake/georeport.py.
+
+Reads (services, service definitions, requests) are public, as GeoReport clients expect, and
+show only the public fields of a request (`georeport.public_request`); filing needs `api_key`.
 """
 
+import dataclasses
 import hashlib
-from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Self
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 from pydantic import Field, ValidationError, model_validator
 
 from contracts.events import Party
 from contracts.registry import Registry
 from contracts.vocabulary import Category, Channel, HouseholdColor, PartyKind, RiskFlag
-from intake.api import IdempotencyKey, Wiring, find_dispute, may_follow, settle, signed
+from intake import georeport
+from intake.api import TRACKING_NUMBER, IdempotencyKey, Wiring, find_dispute, settle, signed
+from intake.georeport import Format, RequestQuery, request_query
 from intake.models import (
     Body,
     Description,
@@ -33,11 +39,13 @@ from intake.models import (
 from intake.pipeline import Accepted
 from intake.places import resolve
 from intake.service import Draft, Identity, build_dispute, seal_party
-from intake.status import DisputeStatus, dispute_status
-from services.auth import Principal, Role, authenticate, token_of
-from services.errors import FieldProblem, problem
+from intake.status import dispute_status
+from intake.store import IntakeStore, RecentPage
+from services.auth import Role, authenticate, token_of
+from services.errors import FieldProblem, Refused, problem
 from services.guards import FieldError, field_name, key_problem, text_problem
 from services.http import field_errors
+from services.mongo import Document
 from services.privacy import Sealer
 
 SERVICE_NAMES: dict[Category, str] = {
@@ -108,27 +116,15 @@ class ServiceRequest(Body):
 
 
 class GeoReportRefusals:
-    def unavailable(self, retry_after_s: int) -> JSONResponse:
-        response = georeport_errors(503, [{"field": "body", "message": "not stored; retry later"}])
-        response.headers["Retry-After"] = str(retry_after_s)
-        return response
+    def __init__(self, fmt: Format) -> None:
+        self._format = fmt
 
-    def conflict(self, field: str, message: str) -> JSONResponse:
-        return georeport_errors(409, [{"field": field, "message": message}])
+    def unavailable(self, retry_after_s: int) -> Response:
+        fields: list[FieldError] = [{"field": "body", "message": "not stored; retry later"}]
+        return georeport.errors(503, fields, self._format, {"Retry-After": str(retry_after_s)})
 
-
-def georeport_errors(status: int, fields: Sequence[FieldError]) -> JSONResponse:
-    code = 400 if status == 422 else status
-    return JSONResponse(
-        status_code=code,
-        content=[
-            {
-                "code": 400 if status == 422 else status,
-                "description": f"{f['field']}: {f['message']}",
-            }
-            for f in fields
-        ],
-    )
+    def conflict(self, field: str, message: str) -> Response:
+        return georeport.errors(409, [{"field": field, "message": message}], self._format)
 
 
 def _field_name(dotted: str) -> str:
@@ -278,30 +274,73 @@ def service_definition(code: Category) -> dict[str, Any]:
     }
 
 
-def _request_view(found: dict[str, Any], status_view: DisputeStatus) -> dict[str, Any]:
-    body = found["dispute"]
-    category = Category(body["category"])
-    latest: datetime = status_view.history[-1].at
-    return {
-        "service_request_id": body["tracking_number"],
-        "status": "open" if status_view.open else "closed",
-        "status_notes": status_view.history[-1].note,
-        "service_name": SERVICE_NAMES[category],
-        "service_code": category.value,
-        # Descriptions and addresses of disputes are personal: they are not served back.
-        "description": None,
-        "agency_responsible": status_view.unit_id,
-        "service_notice": "请保留受理编号以便查询 (keep the tracking number)",
-        "requested_datetime": found["received_at"].isoformat(),
-        "updated_datetime": latest.isoformat(),
-        "expected_datetime": None,
-        "address": None,
-        "address_id": None,
-        "zipcode": None,
-        "lat": None,
-        "long": None,
-        "media_url": None,
-    }
+def _refused(refusal: Refused, fmt: Format) -> Response:
+    """An authentication or rate refusal of a POST, in GeoReport's shape: about the key."""
+    field = "api_key" if refusal.status_code in (401, 403) else ""
+    fields: list[FieldError] = [{"field": field, "message": str(refusal.detail)}]
+    return georeport.errors(refusal.status_code, fields, fmt, refusal.headers)
+
+
+def _unknown_format(fmt: str) -> Response:
+    message = f"no format {fmt[:20]!r}; use .xml or .json"
+    return georeport.errors(404, [{"field": "format", "message": message}])
+
+
+def _format(fmt: str) -> Format | None:
+    return Format(fmt) if fmt in Format.__members__.values() else None
+
+
+class PublicRequests:
+    """Public reads of requests: anybody, no key, only `georeport.public_request`'s fields."""
+
+    def __init__(self, store: IntakeStore, registry: Registry) -> None:
+        self._store = store
+        self._registry = registry
+
+    def _views(
+        self, disputes: list[Document], entries: dict[str, list[Document]]
+    ) -> list[dict[str, Any]]:
+        views = []
+        for found in disputes:
+            status = dispute_status(found, entries.get(found["_id"], []))
+            name = SERVICE_NAMES[Category(found["dispute"]["category"])]
+            views.append(georeport.public_request(found, status, self._registry, name))
+        return views
+
+    async def one(self, reference: str) -> dict[str, Any] | None:
+        found = await find_dispute(self._store, reference)
+        if found is None:
+            return None
+        entries = {found["_id"]: await self._store.status_entries(found["_id"])}
+        return self._views([found], entries)[0]
+
+    async def matching(self, query: RequestQuery) -> list[dict[str, Any]]:
+        """Newest first, at most the spec's 1000."""
+        if query.ids:
+            numbers = [number for number in query.ids if TRACKING_NUMBER.match(number)]
+            disputes = await self._store.disputes_by_tracking(numbers) if numbers else []
+            disputes.sort(key=lambda d: (d["received_at"], d["_id"]), reverse=True)
+            entries = await self._store.status_entries_of([d["_id"] for d in disputes])
+            return self._views(disputes, entries)
+        assert query.start is not None
+        assert query.end is not None
+        page = RecentPage(query.start, query.end, query.codes, limit=PAGE)
+        chosen: list[dict[str, Any]] = []
+        # The status lives in the status entries, so pages are read until enough match.
+        while len(chosen) < georeport.MOST:
+            disputes = await self._store.recent_disputes(page)
+            entries = await self._store.status_entries_of([d["_id"] for d in disputes])
+            views = self._views(disputes, entries)
+            chosen.extend(view for view in views if view["status"] in query.statuses)
+            if len(disputes) < page.limit:
+                break
+            last = disputes[-1]
+            page = dataclasses.replace(page, after=(last["received_at"], last["_id"]))
+        return chosen[: georeport.MOST]
+
+
+PAGE = 500
+"""Disputes read per query while listing requests."""
 
 
 def create_open311_router(wiring: Wiring) -> APIRouter:
@@ -309,26 +348,44 @@ def create_open311_router(wiring: Wiring) -> APIRouter:
     settings, logger = wiring.settings, wiring.logger
     router = APIRouter(prefix="/open311/v2", tags=["open311"])
     auth = wiring.auth
+    public = PublicRequests(store, registry)
+    codes = [code.value for code in SERVICE_NAMES]
 
-    async def api_key(request: Request) -> Principal:
-        """Open311 callers pass their token as `api_key` (query string, or form for POST);
-        `async` so it runs on the event loop, not in a thread of its own."""
-        return authenticate(auth, request.query_params.get("api_key") or token_of(request))
+    # Reads are public (GeoReport clients send no key to read) and carry no personal data;
+    # an `api_key` or `jurisdiction_id` a client sends anyway is ignored.
 
-    Caller = Annotated[Principal, Depends(api_key)]  # noqa: N806
+    @router.get("/services.{fmt}")
+    async def services(fmt: str) -> Response:
+        if (chosen := _format(fmt)) is None:
+            return _unknown_format(fmt)
+        return georeport.render(chosen, "services", services_list())
 
-    @router.get("/services.json")
-    async def services(_: Caller) -> list[dict[str, Any]]:
-        return services_list()
-
-    @router.get("/services/{service_code}.json")
-    async def service(_: Caller, service_code: str) -> JSONResponse:
+    @router.get("/services/{service_code}.{fmt}")
+    async def service(service_code: str, fmt: str) -> Response:
+        if (chosen := _format(fmt)) is None:
+            return _unknown_format(fmt)
         if service_code not in SERVICE_NAMES:
-            return georeport_errors(404, [{"field": "service_code", "message": "unknown service"}])
-        return JSONResponse(service_definition(Category(service_code)))
+            unknown: list[FieldError] = [{"field": "service_code", "message": "unknown service"}]
+            return georeport.errors(404, unknown, chosen)
+        definition = service_definition(Category(service_code))
+        return georeport.render(chosen, "service_definition", definition)
+
+    @router.get("/requests.{fmt}")
+    async def list_requests(request: Request, fmt: str) -> Response:
+        """The spec's filters: `service_request_id` (comma-delimited; overrides the others),
+        `service_code`, `status` (open, closed; comma-delimited), `start_date`/`end_date`
+        (W3C date-times, at most 90 days apart; the last 90 days by default). Newest first,
+        at most 1000."""
+        if (chosen := _format(fmt)) is None:
+            return _unknown_format(fmt)
+        query = request_query(request.query_params, codes, datetime.now(UTC))
+        if isinstance(query, list):
+            return georeport.errors(400, query, chosen)
+        found = await public.matching(query)
+        return georeport.render(chosen, "service_requests", found)
 
     @router.post(
-        "/requests.json",
+        "/requests.{fmt}",
         status_code=201,
         openapi_extra={
             "requestBody": {
@@ -337,55 +394,56 @@ def create_open311_router(wiring: Wiring) -> APIRouter:
         },
     )
     async def post_request(
-        request: Request, idempotency_key: IdempotencyKey = None
-    ) -> JSONResponse:
-        raw = await request.body()
-        data, problems = parse_form(raw)
+        request: Request, fmt: str, idempotency_key: IdempotencyKey = None
+    ) -> Response:
+        """`api_key` (form field or query parameter, or a bearer token) is required here."""
+        if (chosen := _format(fmt)) is None:
+            return _unknown_format(fmt)
+        data, problems = parse_form(await request.body())
         # The credential, not part of the request: a signed token is longer than any text field.
         token = (
             data.pop("api_key", None) or request.query_params.get("api_key") or token_of(request)
         )
-        caller = authenticate(auth, token if isinstance(token, str) else None)
-        wiring.submitter(caller, Role.OPERATOR)
+        try:
+            caller = authenticate(auth, token if isinstance(token, str) else None)
+            wiring.submitter(caller, Role.OPERATOR)
+        except Refused as refusal:
+            return _refused(refusal, chosen)
         if problems:
-            return georeport_errors(422, problems)
+            return georeport.errors(422, problems, chosen)
         try:
             parsed = ServiceRequest.model_validate(data)
         except ValidationError as error:
-            named = [
+            named: list[FieldError] = [
                 {"field": _field_name(entry["field"]), "message": entry["message"]}
                 for entry in field_errors(error.errors(include_url=False))
             ]
-            return georeport_errors(422, named)
+            return georeport.errors(422, named, chosen)
         radius = settings.geo_radius_km
         outcome = intake.submit(
             signed(lambda ids: open311_draft(parsed, ids, sealer, registry, radius), caller),
             key=f"open311:{idempotency_key}" if idempotency_key else None,
             fingerprint=hashlib.sha256(parsed.model_dump_json().encode()).hexdigest(),
         )
-        result = await settle(outcome, settings, logger, refusals=GeoReportRefusals())
-        if isinstance(result, JSONResponse):
+        result = await settle(outcome, settings, logger, refusals=GeoReportRefusals(chosen))
+        if isinstance(result, Response):
             return result
         assert isinstance(result, Accepted)  # no Open311 request is "not a dispute"
-        return JSONResponse(
-            status_code=201,
-            content=[
-                {
-                    "service_request_id": result.dispute.tracking_number,
-                    "service_notice": "已受理，将由所在村镇调解组织处理",
-                    "account_id": None,
-                }
-            ],
-        )
+        filed = {
+            "service_request_id": result.dispute.tracking_number,
+            "service_notice": "已受理，将由所在村镇调解组织处理",
+            "account_id": None,
+        }
+        return georeport.render(chosen, "service_requests", [filed], status_code=201)
 
-    @router.get("/requests/{request_id}.json")
-    async def get_request(caller: Caller, request_id: str) -> JSONResponse:
-        found = await find_dispute(store, request_id)
-        # One the caller may not follow is answered as one that does not exist, so tracking
-        # numbers cannot be counted by who is refused.
-        if found is None or not may_follow(caller, found):
-            return georeport_errors(404, [{"field": "service_request_id", "message": "not found"}])
-        view = dispute_status(found, await store.status_entries(found["_id"]))
-        return JSONResponse([_request_view(found, view)])
+    @router.get("/requests/{request_id}.{fmt}")
+    async def get_request(request_id: str, fmt: str) -> Response:
+        if (chosen := _format(fmt)) is None:
+            return _unknown_format(fmt)
+        view = await public.one(request_id)
+        if view is None:
+            missing: list[FieldError] = [{"field": "service_request_id", "message": "not found"}]
+            return georeport.errors(404, missing, chosen)
+        return georeport.render(chosen, "service_requests", [view])
 
     return router

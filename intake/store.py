@@ -2,10 +2,11 @@
 `_id` (a duplicate key is the answer to "was this done already?"), the tracking-number counter
 is one atomic `$inc` per number, and the duplicate window is a range query on an index."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.coalesce import InsertCoalescer
@@ -69,6 +70,45 @@ class IntakeStore(Protocol):
 
     async def status_entries(self, dispute_id: str) -> list[Document]: ...
 
+    async def disputes_by_tracking(self, tracking_numbers: list[str]) -> list[Document]:
+        """The recorded disputes of those numbers that have one, in no particular order."""
+        ...
+
+    async def recent_disputes(self, page: "RecentPage") -> list[Document]:
+        """Disputes received in [page.since, page.until], newest first (ties by id), only those
+        after `page.after` (the last one of the previous page) and at most `page.limit`."""
+        ...
+
+    async def status_entries_of(self, dispute_ids: list[str]) -> dict[str, list[Document]]:
+        """`status_entries` of many disputes in one query; a dispute without any is absent."""
+        ...
+
+
+@dataclass(frozen=True)
+class RecentPage:
+    since: datetime
+    until: datetime
+    categories: tuple[str, ...] = ()
+    """Any category when empty."""
+    after: tuple[datetime, str] | None = None
+    """(received_at, _id) of the last dispute already read."""
+    limit: int = 500
+
+
+def recent_filter(page: RecentPage) -> Document:
+    """The query of one page of `recent_disputes`: keyset paging on (received_at, _id)
+    descending, so a page costs the same wherever it starts."""
+    query: Document = {"received_at": {"$gte": page.since, "$lte": page.until}}
+    if page.categories:
+        query["dispute.category"] = {"$in": list(page.categories)}
+    if page.after is not None:
+        at, dispute_id = page.after
+        query["$or"] = [
+            {"received_at": {"$lt": at}},
+            {"received_at": at, "_id": {"$lt": dispute_id}},
+        ]
+    return query
+
 
 class MongoIntakeStore:
     def __init__(self, database: AsyncDatabase[Document]) -> None:
@@ -81,6 +121,8 @@ class MongoIntakeStore:
 
     async def ensure_indexes(self) -> None:
         await self._db[STATUS].create_index([("dispute_id", ASCENDING)], name="dispute")
+        recent = [("received_at", DESCENDING), ("_id", DESCENDING)]
+        await self._db[DISPUTES].create_index(recent, name="received")
         matches = self._db[MATCHES]
         await matches.create_index([("key", ASCENDING), ("at", ASCENDING)], name="key_at")
         await matches.create_index("at", name="expiry", expireAfterSeconds=MATCHES_KEPT_S)
@@ -136,3 +178,19 @@ class MongoIntakeStore:
 
     async def status_entries(self, dispute_id: str) -> list[Document]:
         return await self._db[STATUS].find({"dispute_id": dispute_id}).to_list()
+
+    async def disputes_by_tracking(self, tracking_numbers: list[str]) -> list[Document]:
+        found = self._db[TRACKING].find({"_id": {"$in": tracking_numbers}})
+        ids = [entry["dispute_id"] async for entry in found]
+        return await self._db[DISPUTES].find({"_id": {"$in": ids}}).to_list() if ids else []
+
+    async def recent_disputes(self, page: RecentPage) -> list[Document]:
+        order = [("received_at", DESCENDING), ("_id", DESCENDING)]
+        found = self._db[DISPUTES].find(recent_filter(page), sort=order, limit=page.limit)
+        return await found.to_list()
+
+    async def status_entries_of(self, dispute_ids: list[str]) -> dict[str, list[Document]]:
+        by_dispute: dict[str, list[Document]] = {}
+        async for entry in self._db[STATUS].find({"dispute_id": {"$in": dispute_ids}}):
+            by_dispute.setdefault(entry["dispute_id"], []).append(entry)
+        return by_dispute

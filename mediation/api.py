@@ -57,14 +57,18 @@ class Guard:
         return document
 
 
-def _acting_as(caller: Principal, mediator_id: str) -> None:
-    if mediator_id != caller.subject:
+def _acting_as(caller: Principal, mediator_id: str | None) -> str:
+    """The mediator an action is recorded for: the caller, by their token's subject. A body
+    may name them (consoles and clients have always sent `mediator_id`), never anybody else.
+    Who may act at all (only the unit's own mediators) is checked with the case."""
+    if mediator_id is not None and mediator_id != caller.subject:
         raise forbid(
             Refusal.ACTING_AS_OTHER,
             f"token of {caller.subject} may not act as {mediator_id}",
             subject=caller.subject,
             mediator_id=mediator_id,
         )
+    return caller.subject
 
 
 async def _carry_out(
@@ -113,14 +117,14 @@ def _refuse(status: int, code: Refusal, message: str, **params: Any) -> JSONResp
     return JSONResponse(status_code=status, content={**body["params"], **body})
 
 
-def _outcome_command(body: Any) -> Make:
+def _outcome_command(body: Any, who: str) -> Make:
     if isinstance(body, ResolvedOutcome):
-        return lambda at: lc.Resolve(body.mediator_id, body.when(at), body.agreement, body.summary)
+        return lambda at: lc.Resolve(who, body.when(at), body.agreement, body.summary)
     if isinstance(body, FailedOutcome):
-        return lambda at: lc.Fail(body.mediator_id, body.when(at), body.reason)
+        return lambda at: lc.Fail(who, body.when(at), body.reason)
     if isinstance(body, ReferredOutcome):
-        return lambda at: lc.Refer(body.mediator_id, body.when(at), body.referred_to, body.notes)
-    return lambda at: lc.Withdraw(body.mediator_id, body.when(at), body.reason)
+        return lambda at: lc.Refer(who, body.when(at), body.referred_to, body.notes)
+    return lambda at: lc.Withdraw(who, body.when(at), body.reason)
 
 
 async def _parse_outcome(request: Request) -> Any:
@@ -177,24 +181,18 @@ def create_router(
 
     @router.post("/cases/{case_id}/accept", response_model=ActionResult)
     async def accept(caller: Caller, case_id: CaseId, body: AcceptBody) -> Respond:
-        _acting_as(caller, body.mediator_id)
+        who = _acting_as(caller, body.mediator_id)
         return await _carry_out(
-            guard,
-            caller,
-            case_id,
-            lambda at: lc.Accept(body.mediator_id, body.when(at)),
-            "accept",
+            guard, caller, case_id, lambda at: lc.Accept(who, body.when(at)), "accept"
         )
 
     @router.post("/cases/{case_id}/sessions", response_model=ActionResult)
     async def hold_session(caller: Caller, case_id: CaseId, body: SessionBody) -> Respond:
-        _acting_as(caller, body.mediator_id)
+        who = _acting_as(caller, body.mediator_id)
 
         def make(at: Any) -> lc.Command:
             participants = tuple(body.participants)
-            return lc.HoldSession(
-                body.mediator_id, body.when(at), body.held_at, participants, body.notes
-            )
+            return lc.HoldSession(who, body.when(at), body.held_at, participants, body.notes)
 
         return await _carry_out(guard, caller, case_id, make, "session")
 
@@ -207,31 +205,28 @@ def create_router(
         """`outcome` is one of: resolved (+ agreement oral|written, summary), failed (+ reason;
         the case is escalated one tier up), referred (+ referred_to), withdrawn (+ reason)."""
         body = await _parse_outcome(request)
-        _acting_as(caller, body.mediator_id)
-        command = _outcome_command(body)
+        command = _outcome_command(body, _acting_as(caller, body.mediator_id))
         return await _carry_out(guard, caller, case_id, command, f"outcome.{body.outcome}")
 
     @router.post("/cases/{case_id}/follow-up", response_model=ActionResult)
     async def follow_up(caller: Caller, case_id: CaseId, body: FollowUpBody) -> Respond:
-        _acting_as(caller, body.mediator_id)
+        who = _acting_as(caller, body.mediator_id)
         return await _carry_out(
             guard,
             caller,
             case_id,
-            lambda at: lc.FollowUp(body.mediator_id, body.when(at), body.fulfilled, body.notes),
+            lambda at: lc.FollowUp(who, body.when(at), body.fulfilled, body.notes),
             "follow_up",
         )
 
     @router.post("/cases/{case_id}/visit", response_model=ActionResult)
     async def visit(caller: Caller, case_id: CaseId, body: VisitBody) -> Respond:
-        _acting_as(caller, body.mediator_id)
+        who = _acting_as(caller, body.mediator_id)
         return await _carry_out(
             guard,
             caller,
             case_id,
-            lambda at: lc.RecordVisit(
-                body.mediator_id, body.when(at), body.satisfaction, body.notes
-            ),
+            lambda at: lc.RecordVisit(who, body.when(at), body.satisfaction, body.notes),
             "visit",
         )
 

@@ -178,7 +178,15 @@ class ActionResult(BaseModel):
 
 # ---- HTTP bodies ------------------------------------------------------------------------------
 
-MediatorId = Annotated[str, Field(min_length=1, max_length=80, description="Who acts.")]
+MediatorId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=80,
+        description="Who acts: the signed-in mediator (the token's subject) when absent; "
+        "when given it must be that same mediator.",
+    ),
+]
 Text = Annotated[str, Field(max_length=10_000)]
 Reason = Annotated[str, Field(min_length=1, max_length=10_000)]
 
@@ -186,7 +194,7 @@ Reason = Annotated[str, Field(min_length=1, max_length=10_000)]
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    mediator_id: MediatorId
+    mediator_id: MediatorId | None = None
     at: AwareDatetime | None = Field(
         default=None,
         description="When it happened, when recorded afterwards; now if absent, never later.",

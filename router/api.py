@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from fastapi.exceptions import RequestValidationError
 
 from contracts.ids import UNIT_ID_PATTERN
 from contracts.registry import UnitKind
@@ -71,12 +72,15 @@ def create_router(
 
     @router.post("/routing/explain", response_model=Explanation)
     async def explain(body: ExplainRequest) -> Explanation:
-        """The decision the router would make now, and why. Publishes nothing, changes no
-        load: the mediator shown is who would be chosen at this moment."""
+        """The decision the router would make now, and why, for a dispute as a hotline report
+        (`POST /v1/disputes` at intake) describes it: a report pasted whole is taken. Publishes
+        nothing, changes no load: the mediator shown is who would be chosen at this moment."""
+        registry = jurisdiction.current
+        if unknown := body.unknown_places(registry):
+            raise RequestValidationError(unknown)
         reported = body.as_reported()
         policy = policies.current
         situation = models.situation(reported.dispute, reported.occurred_at, policy)
-        registry = jurisdiction.current
         decision = decide(reported, policy, registry, clock(), situation)
         routed = decision.routed
         assert routed is not None

@@ -20,24 +20,49 @@ from contracts.vocabulary import (
     RiskFlag,
     Tier,
 )
+from services.errors import FieldProblem
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+UNUSED = "Taken as a hotline report has it; routing does not use it."
+PHONE_UNUSED = (
+    "Taken as a hotline report has it, not used: a rebound is recognised by the hash intake "
+    "makes with its own salt; give `phone_hash` to check for one."
+)
+
+
 class ExplainParty(_Body):
     kind: PartyKind = PartyKind.PERSON
-    name: str = Field(default="", max_length=100)
+    name: str = Field(default="", max_length=200, description=UNUSED)
+    phone: str | None = Field(default=None, max_length=30, description=PHONE_UNUSED)
     village_id: UnitId | None = None
+    household_id: str | None = Field(default=None, max_length=200, description=UNUSED)
     household_color: HouseholdColor | None = None
     phone_hash: str | None = Field(
         default=None, max_length=64, description="As intake hashes it, to check for a rebound."
     )
 
+    def as_party(self) -> Party:
+        kept = self.model_dump(exclude={"phone", "name"})
+        return Party(**kept, name=self.name[:100])
+
+
+class ExplainCaller(_Body):
+    """The hotline caller: taken so a report can be pasted whole; routing does not use it."""
+
+    name: str = Field(default="", max_length=200)
+    phone: str | None = Field(default=None, max_length=30)
+    is_party: bool = False
+
 
 class ExplainRequest(_Body):
-    """A dispute as a report would describe it; nothing is published."""
+    """A dispute as a report describes it: the body of `POST /v1/disputes` (intake's
+    `HotlineReport`) is taken whole, fields routing does not use included, so a report can be
+    pasted to ask where it would go. Nothing is published. Unknown fields are still refused
+    (a typo is an error), and so are places the registry does not hold."""
 
     channel: Channel = Channel.HOTLINE
     category: Category
@@ -49,12 +74,38 @@ class ExplainRequest(_Body):
     people_involved: int = Field(default=1, ge=1, le=100_000)
     amount_yuan: float = Field(default=0, ge=0, le=1e12)
     risk_flags: list[RiskFlag] = Field(default_factory=list)
+    occurred_at: AwareDatetime | None = Field(default=None, description="When it happened.")
+    caller: ExplainCaller | None = Field(default=None, description=UNUSED)
     needs_triage: bool | None = Field(
         default=None, description="Defaults to true when neither village nor grid is given."
     )
     reported_at: AwareDatetime | None = Field(
         default=None, description="When the report was made; deadlines run from it (now)."
     )
+
+    def unknown_places(self, registry: Registry) -> list[dict[str, Any]]:
+        """Validation errors (pydantic's shape) for each place the registry does not hold,
+        or a grid outside the village given: intake refuses those reports, so must this."""
+        wanted: list[tuple[tuple[str | int, ...], str | None, UnitKind]] = [
+            (("village_id",), self.village_id, "village"),
+            (("grid_id",), self.grid_id, "grid"),
+            *(
+                (("parties", i, "village_id"), p.village_id, "village")
+                for i, p in enumerate(self.parties)
+            ),
+        ]
+        errors = [
+            _place_error(location, kind)
+            for location, unit_id, kind in wanted
+            if unit_id and not _is_a(registry.unit(unit_id), kind)
+        ]
+        if not errors and self.village_id and self.grid_id:
+            village = registry.village_of(self.grid_id)
+            if village is None or village.id != self.village_id:
+                message = f"grid is not in village {self.village_id}"
+                ctx = {"village_id": self.village_id}
+                errors.append(_error(("grid_id",), FieldProblem.GRID_NOT_IN_VILLAGE, message, ctx))
+        return errors
 
     def as_reported(self) -> DisputeReported:
         dispute_id = f"explain-{uuid.uuid4()}"
@@ -70,17 +121,33 @@ class ExplainRequest(_Body):
             village_id=self.village_id,
             grid_id=self.grid_id,
             address_text=self.address_text,
-            parties=tuple(Party(**party.model_dump()) for party in self.parties),
+            parties=tuple(party.as_party() for party in self.parties),
             people_involved=self.people_involved,
             amount_yuan=self.amount_yuan,
             risk_flags=tuple(dict.fromkeys(self.risk_flags)),
             needs_triage=triage,
+            incident_at=self.occurred_at,
         )
         return DisputeReported(
             occurred_at=self.reported_at or datetime.now(UTC),
             correlation_id=dispute_id,
             dispute=dispute,
         )
+
+
+def _is_a(unit: Unit | None, kind: UnitKind) -> bool:
+    return unit is not None and unit.kind == kind
+
+
+def _error(
+    location: tuple[str | int, ...], code: FieldProblem, message: str, ctx: dict[str, Any]
+) -> dict[str, Any]:
+    return {"type": code.value, "loc": ("body", *location), "msg": message, "ctx": ctx}
+
+
+def _place_error(location: tuple[str | int, ...], kind: UnitKind) -> dict[str, Any]:
+    code = FieldProblem.UNKNOWN_VILLAGE if kind == "village" else FieldProblem.UNKNOWN_GRID
+    return _error(location, code, f"unknown {kind}", {})
 
 
 class Explanation(BaseModel):

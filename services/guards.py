@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from starlette.requests import ClientDisconnect
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.errors import FieldProblem, field_error
@@ -28,7 +28,8 @@ SURROGATE = re.compile(r"[\ud800-\udfff]")
 encodable as UTF-8, so no BSON string holds it. Pairs are joined by the JSON parser."""
 
 FieldError = dict[str, Any]
-ErrorRenderer = Callable[[int, list[FieldError]], JSONResponse]
+ErrorRenderer = Callable[[int, list[FieldError], str], Response]
+"""Answers a refusal (status, fields, request path) in an API's own error shape."""
 Issue = tuple[FieldProblem, str, dict[str, Any]]
 """A problem's code, its English and its parameters."""
 
@@ -158,6 +159,11 @@ async def plain_request_line(request: Request) -> None:
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 
+def renderer_for(renderers: dict[str, ErrorRenderer], path: str) -> ErrorRenderer | None:
+    """The renderer of the first prefix `path` starts with, if any."""
+    return next((r for prefix, r in renderers.items() if path.startswith(prefix)), None)
+
+
 class InputGuard:
     """Refuses what no endpoint should see; `renderers` answer in an API's own error shape
     (GeoReport's under /open311/), by path prefix."""
@@ -173,11 +179,9 @@ class InputGuard:
         self._max = max_bytes
         self._renderers = renderers or {}
 
-    def _render(self, path: str, status: int, fields: list[FieldError]) -> JSONResponse:
-        for prefix, render in self._renderers.items():
-            if path.startswith(prefix):
-                return render(status, fields)
-        return invalid_request(status, fields)
+    def _render(self, path: str, status: int, fields: list[FieldError]) -> Response:
+        render = renderer_for(self._renderers, path)
+        return invalid_request(status, fields) if render is None else render(status, fields, path)
 
     def _too_large(self) -> FieldError:
         message = f"body is over {self._max} bytes"

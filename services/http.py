@@ -16,7 +16,7 @@ from faststream.specification import AsyncAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.errors import Refused, field_error
-from services.guards import ErrorRenderer, InputGuard, plain_request_line
+from services.guards import ErrorRenderer, InputGuard, plain_request_line, renderer_for
 
 HealthCheck = Callable[[], Awaitable[bool]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -49,12 +49,18 @@ def unprocessable(
     )
 
 
-async def _validation_error(_: Request, error: Exception) -> JSONResponse:
+def _api_renderer(request: Request) -> ErrorRenderer | None:
+    """The error shape of the API the request is for (GeoReport's under /open311/), if its own."""
+    renderers: dict[str, ErrorRenderer] = getattr(request.app.state, "error_renderers", {})
+    return renderer_for(renderers, request.url.path)
+
+
+async def _validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
-    return JSONResponse(
-        status_code=422,
-        content={"error": "invalid_request", "fields": field_errors(error.errors())},
-    )
+    fields = field_errors(error.errors())
+    if (render := _api_renderer(request)) is not None:
+        return render(422, fields, request.url.path)
+    return JSONResponse(status_code=422, content={"error": "invalid_request", "fields": fields})
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
@@ -65,6 +71,10 @@ async def _http_error(request: Request, error: Exception) -> Response:
     if render_page is not None and _wants_page(request):
         page: Response = render_page(request, error)
         return page
+    if (render := _api_renderer(request)) is not None:
+        answer = render(error.status_code, [{"message": str(error.detail)}], request.url.path)
+        answer.headers.update(error.headers or {})
+        return answer
     if isinstance(error, Refused):
         return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers)
     return await http_exception_handler(request, error)
@@ -118,6 +128,7 @@ def create_service_app(
     app = FastAPI(title=title, lifespan=lifespan, dependencies=[Depends(plain_request_line)])
     app.add_middleware(InputGuard, max_bytes=max_body_bytes, renderers=error_renderers)
     app.state.broker = broker
+    app.state.error_renderers = error_renderers or {}
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(health_router(checks))

@@ -2,7 +2,9 @@
 
 `as_needed` picks, per request, the role a person would use for it: the channel's submitter
 role at intake, the mediator named in an action's body at mediation, an admin elsewhere; a
-request that already carries a token, or an `api_key`, keeps it.
+request that already carries a token, or an `api_key`, keeps it. An action whose body leaves
+`mediator_id` out (the server takes the signed-in mediator) names nobody to pick: send it with
+the mediator's own token (`mediator_token`), as a console does.
 """
 
 import hashlib

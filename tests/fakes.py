@@ -13,6 +13,7 @@ from pymongo.errors import OperationFailure
 
 from contracts.events import AlertRaised
 from contracts.vocabulary import CaseState
+from intake.store import RecentPage
 from mediation.metrics import Contribution, increments_of
 from notifier.store import CannotResumeError, LoggedAlert
 from services.audit import audit_event
@@ -229,6 +230,29 @@ class InMemoryIntakeStore:
 
     async def status_entries(self, dispute_id: str) -> list[Document]:
         return [e for e in self._of("status").values() if e["dispute_id"] == dispute_id]
+
+    async def disputes_by_tracking(self, tracking_numbers: list[str]) -> list[Document]:
+        found = [await self.dispute_by_tracking(number) for number in tracking_numbers]
+        return [dispute for dispute in found if dispute is not None]
+
+    async def recent_disputes(self, page: RecentPage) -> list[Document]:
+        since, until = as_stored({"at": page.since})["at"], as_stored({"at": page.until})["at"]
+        found = [
+            d
+            for d in self._of("disputes").values()
+            if since <= d["received_at"] <= until
+            and (not page.categories or d["dispute"]["category"] in page.categories)
+            and (page.after is None or (d["received_at"], d["_id"]) < page.after)
+        ]
+        found.sort(key=lambda d: (d["received_at"], d["_id"]), reverse=True)
+        return found[: page.limit]
+
+    async def status_entries_of(self, dispute_ids: list[str]) -> dict[str, list[Document]]:
+        by_dispute: dict[str, list[Document]] = {}
+        for entry in self._of("status").values():
+            if entry["dispute_id"] in dispute_ids:
+                by_dispute.setdefault(entry["dispute_id"], []).append(entry)
+        return by_dispute
 
 
 class InMemoryAuditTrail:

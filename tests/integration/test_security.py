@@ -13,7 +13,7 @@ from pymongo import AsyncMongoClient
 
 from services.auth import Role
 from tests.auth import fresh_token, headers, token, wechat_signature
-from tests.factories import JIANGHE, hotline_body, wechat_body
+from tests.factories import JIANGHE, hotline_body, open311_form, wechat_body
 from tests.integration.conftest import Stack
 from tests.waiting import eventually
 
@@ -241,14 +241,16 @@ async def test_submitting_needs_the_channels_role_and_the_bots_signature(stack: 
                 "Content-Type": "application/json",
             },
         )
-        no_key = await client.get(f"{intake}/open311/v2/services.json")
-        with_key = await client.get(
-            f"{intake}/open311/v2/services.json", params={"api_key": token(Role.OPERATOR)}
+        # GeoReport reads are public; filing needs the key.
+        no_key = await client.post(f"{intake}/open311/v2/requests.json", data=open311_form())
+        with_key = await client.post(
+            f"{intake}/open311/v2/requests.json",
+            data={**open311_form(), "api_key": token(Role.OPERATOR)},
         )
     assert (as_grid.status_code, as_mediator.status_code) == (403, 403)
     assert (unsigned.status_code, forged.status_code) == (401, 401)
     assert signed.status_code in (200, 202), signed.text
-    assert (no_key.status_code, with_key.status_code) == (401, 200)
+    assert (no_key.status_code, with_key.status_code) == (401, 201)
 
 
 async def test_sealed_contacts_open_for_the_assigned_mediator_and_the_filer_and_are_audited(
