@@ -1,5 +1,6 @@
 """`python -m router` serves the router; `python -m router what-if --policy FILE` compares a
-candidate policy with the one in force on every dispute reported so far."""
+candidate policy with the one in force on every dispute reported so far; `python -m router
+registry check FILE` reads a jurisdiction file and names every problem in it."""
 
 import sys
 
@@ -11,6 +12,10 @@ def main(argv: list[str]) -> int:
         from router.whatif import main as what_if  # noqa: PLC0415 (only this command needs it)
 
         return what_if(argv[1:])
+    if argv and argv[0] == "registry":
+        from router.registry_cli import main as registry  # noqa: PLC0415
+
+        return registry(argv[1:])
     from router.app import create_app  # noqa: PLC0415
     from router.settings import RouterSettings  # noqa: PLC0415
     from services.serve import serve  # noqa: PLC0415

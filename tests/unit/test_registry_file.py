@@ -2,6 +2,7 @@
 row is named by line and field, and a file with any problem yields nothing."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -135,3 +136,33 @@ def test_a_json_file_names_its_bad_units_by_place() -> None:
     with pytest.raises(RegistryFileError) as refused:
         read_registry_file(json.dumps(document), json_format=True, version="v")
     assert [(p.where, p.field) for p in refused.value.problems] == [("units[1]", "parent_id")]
+
+
+def test_the_prefecture_sample_is_what_its_generator_writes_and_reads_cleanly() -> None:
+    from contracts.data.generate_xiangxi import as_csv, build  # noqa: PLC0415
+
+    shipped = (DATA_DIR / "xiangxi.csv").read_text(encoding="utf-8")
+    assert as_csv(build(counties=2, towns=4, villages=5, grids=3)) == shipped
+    registry = _parse(read_csv(shipped))
+    prefecture = registry.units["433100000000"]
+    assert prefecture.kind == "prefecture"
+    assert [u.name for u in registry.children_of(prefecture.id)] == ["泸溪县", "凤凰县"]
+    kinds = [u.kind for u in registry.units.values()]
+    assert (kinds.count("town"), kinds.count("village"), kinds.count("grid")) == (8, 40, 120)
+
+
+def test_the_check_command_names_problems_and_exits_non_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from router.registry_cli import main  # noqa: PLC0415
+
+    good = tmp_path / "county.csv"
+    good.write_text(GOOD, encoding="utf-8")
+    assert main(["check", str(good)]) == 0
+    assert "1 prefecture, 1 county, 1 town, 1 village, 1 grid" in capsys.readouterr().out
+    bad = tmp_path / "bad.csv"
+    bad.write_text(GOOD.replace(",town,", ",borough,"), encoding="utf-8")
+    assert main(["check", str(bad)]) == 1
+    said = capsys.readouterr().err
+    assert "line 4, kind: 'borough' is not one of" in said
+    assert "nothing would be loaded" in said
