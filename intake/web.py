@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from contracts.registry import Registry
-from contracts.vocabulary import Category, HouseholdColor, PartyKind, RiskFlag, Tier
+from contracts.vocabulary import Category, HouseholdColor, PartyKind, RiskFlag
 from services.auth import AuthSettings, Principal, Role, console_caller, keep_token, require_role
 from services.web.i18n import Translator, pick_language
 from services.web.render import Pages
@@ -96,7 +96,6 @@ def create_console(auth: AuthSettings, registry: Registry) -> tuple[APIRouter, P
             status_labels={code: translate(f"state.{code}") for code in STATUSES},
             category_labels={c.value: translate.label("category", c.value) for c in Category},
             risk_labels={r.value: translate.label("risk", r.value) for r in RiskFlag},
-            tier_labels={t.value: translate.label("tier", t.value) for t in Tier},
         )
         keep_token(request, page)
         return page

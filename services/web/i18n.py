@@ -50,7 +50,7 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
         "来电人信息加密保存，只有登记人可以查看。",
         "Kept sealed: only whoever records the call can open it.",
     ),
-    "operator.new_call": ("登记新来电", "Record a new call"),
+    "operator.party_n": ("当事人 {n}", "Party {n}"),
     "operator.lookup": ("按查询编号查进度", "Look up a dispute by its tracking number"),
     "operator.lookup_hint": (
         "来电人回电询问时，本县任何接线员都可查看进度（不显示联系方式）。",
