@@ -182,7 +182,7 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
     ),
     "supervisor.copy_secret": ("复制密钥", "Copy the secret"),
     "supervisor.copied": ("已复制", "Copied"),
-    "supervisor.secret_done": ("我已保存，刷新列表", "I have kept it: refresh the list"),
+    "supervisor.secret_done": ("隐藏密钥并刷新列表", "Hide the secret and refresh the list"),
     "supervisor.confirm_delete": (
         "确定删除订阅「{name}」吗？删除后不再送达预警。",
         "Delete the subscription \u201c{name}\u201d? Its alerts will no longer be delivered.",
