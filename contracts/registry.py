@@ -86,6 +86,16 @@ class Registry:
                 return unit
         return None
 
+    def county_of(self, unit_id: str) -> Unit | None:
+        """The county a unit lies in (itself, for a county); None for an unknown unit."""
+        if unit_id not in self.units:
+            return None
+        for candidate in ancestors(unit_id):
+            unit = self.units.get(candidate)
+            if unit is not None and unit.kind == "county":
+                return unit
+        return None
+
     def mediation_unit(self, place_id: str, tier: Tier) -> Unit:
         """The unit whose mediators take a case at `tier` for a dispute at `place_id`."""
         if tier in (Tier.VILLAGE, Tier.GRID):

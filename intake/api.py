@@ -141,9 +141,31 @@ def place_of(found: Document) -> str | None:
     return str(place) if place else None
 
 
-def may_follow(caller: Principal, found: Document) -> bool:
-    """The filer follows what they filed; admins and the place's supervisors read all."""
+def county_of(found: Document, registry: Registry) -> str:
+    """The county the dispute belongs to: its place's, or for a report placed nowhere the
+    county whose desk triages it."""
+    place = place_of(found)
+    county = registry.county_of(place) if place else None
+    return (county or registry.county).id
+
+
+def operates_in_county(caller: Principal, found: Document, registry: Registry) -> bool:
+    """A caller phoning back about a dispute reaches whichever operator of the county picks
+    up: every operator whose unit lies in the dispute's county (the county itself, a town or
+    a village of it) follows it."""
+    if caller.role is not Role.OPERATOR:
+        return False
+    mine = registry.county_of(caller.unit_id)
+    return mine is not None and mine.id == county_of(found, registry)
+
+
+def may_follow(caller: Principal, found: Document, registry: Registry | None = None) -> bool:
+    """The filer follows what they filed; with the `registry` at hand, so do the operators of
+    the dispute's county; admins and the place's supervisors read all. Following shows where
+    a dispute stands, never its sealed contacts (those stay the filer's: `is_filer`)."""
     if is_filer(caller, found):
+        return True
+    if registry is not None and operates_in_county(caller, found, registry):
         return True
     place = place_of(found)
     if caller.role is Role.SUPERVISOR and place:
@@ -152,7 +174,7 @@ def may_follow(caller: Principal, found: Document) -> bool:
 
 
 async def readable(
-    store: IntakeStore, caller: Principal | None, dispute_id: str | None
+    store: IntakeStore, caller: Principal | None, dispute_id: str | None, registry: Registry
 ) -> str | None:
     """`dispute_id` if the caller may read that dispute, else None. A possible duplicate links
     to another filer's report: routing and mediation keep the link, but a caller is shown it
@@ -160,7 +182,7 @@ async def readable(
     if caller is None or dispute_id is None:
         return None
     found = await store.dispute(dispute_id)
-    return dispute_id if found is not None and may_follow(caller, found) else None
+    return dispute_id if found is not None and may_follow(caller, found, registry) else None
 
 
 def bot_signature(secret: str) -> Any:
@@ -255,7 +277,8 @@ async def answer(
     if isinstance(result, Recorded):
         body = MessageRecorded(message_id=result.message_id, reason=result.reason)
         return JSONResponse(status_code=status.HTTP_200_OK, content=body.model_dump(mode="json"))
-    earlier = await readable(wiring.store, caller, result.dispute.possible_duplicate_of)
+    duplicate = result.dispute.possible_duplicate_of
+    earlier = await readable(wiring.store, caller, duplicate, wiring.registry)
     content = accepted(result, earlier).model_dump(mode="json")
     return JSONResponse(status_code=status.HTTP_202_ACCEPTED, content=content)
 
@@ -352,10 +375,10 @@ def create_router(wiring: Wiring) -> APIRouter:
         """`reference` is the dispute id or the tracking number. One the caller may not
         follow is answered exactly as one that does not exist, so numbers cannot be counted."""
         found = await find_dispute(store, reference)
-        if found is None or not may_follow(caller, found):
+        if found is None or not may_follow(caller, found, registry):
             return not_found(reference)
         view = dispute_status(found, await store.status_entries(found["_id"]))
-        earlier = await readable(store, caller, view.possible_duplicate_of)
+        earlier = await readable(store, caller, view.possible_duplicate_of, registry)
         return view.model_copy(update={"possible_duplicate_of": earlier})
 
     @router.get("/disputes/{reference}/contacts", response_model=None)
@@ -365,7 +388,7 @@ def create_router(wiring: Wiring) -> APIRouter:
         not even follow the dispute is answered as for one that does not exist."""
         found = await find_dispute(store, reference)
         if found is None or not is_filer(caller, found):
-            return await refuse_opening(wiring.audit, caller, reference, found)
+            return await refuse_opening(wiring.audit, caller, reference, found, registry)
         where = {"case_id": found["_id"], "unit_id": place_of(found)}
         await wiring.audit.record(caller, SEALED_READ, **where)
         parties = found["dispute"].get("parties", [])
@@ -383,7 +406,11 @@ def create_router(wiring: Wiring) -> APIRouter:
 
 
 async def refuse_opening(
-    audit: AuditTrail, caller: Principal, reference: str, found: Document | None
+    audit: AuditTrail,
+    caller: Principal,
+    reference: str,
+    found: Document | None,
+    registry: Registry,
 ) -> JSONResponse:
     """Audited like an opening (an unknown reference too: probing is worth a record). Who may
     not even follow the dispute gets the answer of an unknown one, the others 403."""
@@ -391,7 +418,7 @@ async def refuse_opening(
     details = {"reason": reason, "reference": reference[:100]}
     case = {"case_id": found["_id"], "unit_id": place_of(found)} if found else {}
     await audit.record(caller, SEALED_READ, outcome="denied", details=details, **case)
-    if found is None or not may_follow(caller, found):
+    if found is None or not may_follow(caller, found, registry):
         return not_found(reference)
     raise forbid(Refusal.NOT_FILER, reason, reference=reference)
 

@@ -118,7 +118,7 @@ def create_app(
     wiring = Wiring(
         intake, store, registry, Sealer(), settings, logger, auth, limiter, audit, wechat
     )
-    console, pages = create_console(auth)
+    console, pages = create_console(auth, registry)
     app = create_service_app(
         broker=broker,
         title="tiaojie intake",

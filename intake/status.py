@@ -139,6 +139,8 @@ class DisputeStatus(BaseModel):
     unit_id: str | None
     mediator_id: str | None
     history: list[StatusStep]
+    risk_flags: list[str] = []
+    """The risk signs the report carried: who takes a call about it must see them."""
 
 
 def _note(entry: dict[str, Any]) -> str:
@@ -176,6 +178,7 @@ def dispute_status(dispute: dict[str, Any], entries: list[dict[str, Any]]) -> Di
         tier=holder.get("tier"),
         unit_id=holder.get("unit_id"),
         mediator_id=holder.get("mediator_id"),
+        risk_flags=list(body.get("risk_flags", [])),
         history=[
             StatusStep(
                 status=step["status"],

@@ -1,11 +1,13 @@
 """The operator console: record a call, get the tracking number at once, follow its status."""
 
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from contracts.registry import Registry
 from contracts.vocabulary import Category, HouseholdColor, PartyKind, RiskFlag
 from services.auth import AuthSettings, Principal, Role, console_caller, keep_token, require_role
 from services.web.i18n import Translator, pick_language
@@ -29,7 +31,48 @@ STATUSES = (
 )
 
 
-def create_console(auth: AuthSettings) -> tuple[APIRouter, Pages]:
+@dataclass(frozen=True)
+class Place:
+    """A unit as the form offers it: its id to send, its name to read."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Town:
+    id: str
+    name: str
+    villages: list[Place]
+
+
+def towns_of(registry: Registry, translate: Translator) -> list[Town]:
+    """The county's towns and their villages, named in the page's language, for the place
+    and each party's village."""
+    return [
+        Town(
+            town.id,
+            translate.unit_name(town),
+            [
+                Place(village.id, translate.unit_name(village))
+                for village in registry.children_of(town.id, "village")
+            ],
+        )
+        for town in registry.children_of(registry.county.id, "town")
+    ]
+
+
+def unit_names(registry: Registry, translate: Translator) -> dict[str, str]:
+    """Every unit a dispute can be handled by (county, towns, villages), by id: the page shows
+    names where the APIs give ids."""
+    return {
+        unit.id: translate.unit_name(unit)
+        for unit in registry.units.values()
+        if unit.kind != "grid"
+    }
+
+
+def create_console(auth: AuthSettings, registry: Registry) -> tuple[APIRouter, Pages]:
     pages = Pages(Path(__file__).with_name("templates"), console="operator")
     router = APIRouter(include_in_schema=False)
     router.include_router(switch_router(auth))
@@ -43,12 +86,16 @@ def create_console(auth: AuthSettings) -> tuple[APIRouter, Pages]:
         page = pages.render(
             request,
             "operator.html",
+            county=registry.county,
+            towns=[asdict(town) for town in towns_of(registry, translate)],
+            unit_labels=unit_names(registry, translate),
             categories=list(Category),
             colors=list(HouseholdColor),
             kinds=list(PartyKind),
             risks=list(RiskFlag),
             status_labels={code: translate(f"state.{code}") for code in STATUSES},
             category_labels={c.value: translate.label("category", c.value) for c in Category},
+            risk_labels={r.value: translate.label("risk", r.value) for r in RiskFlag},
         )
         keep_token(request, page)
         return page

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.exceptions import RequestValidationError
+from pydantic import AwareDatetime
 
 from contracts.ids import UNIT_ID_PATTERN, is_within
 from notifier.models import Subscription, SubscriptionIn, WebhookDelivery
@@ -115,14 +116,15 @@ def create_router(
         return Response(status_code=204)
 
     async def open_feed(
-        subscription: Subscription, last_event_id: str | None
+        subscription: Subscription, last_event_id: str | None, since: datetime | None
     ) -> tuple[AlertFeed, str | None]:
         """The feed from where the client asked, or from now after a `gap` when it cannot."""
         wait_s = settings.stream_heartbeat_s
+        start = max(since, subscription.created_at) if since else subscription.created_at
         try:
-            return await log.follow(last_event_id or subscription.created_at, wait_s), None
+            return await log.follow(last_event_id or start, wait_s), None
         except CannotResumeError:
-            gap_from = last_event_id or subscription.created_at.isoformat()
+            gap_from = last_event_id or start.isoformat()
             return await log.follow(clock(), wait_s), gap_from
 
     @router.get("/alerts/stream")
@@ -132,16 +134,21 @@ def create_router(
         last_event_id: Annotated[
             str | None, Header(alias="Last-Event-ID", pattern=POSITION_PATTERN)
         ] = None,
+        since: Annotated[
+            AwareDatetime | None,
+            Query(description="Start at this moment rather than at the subscription's creation."),
+        ] = None,
     ) -> HeldStream:
         """The subscription's alerts as Server-Sent Events. Without `Last-Event-ID` the stream
-        starts at the subscription's creation; with it, right after that event. Where the log
+        starts at the subscription's creation (or at `since`, when later: a reader that has
+        already read the history up to then); with it, right after that event. Where the log
         no longer reaches that far back, the stream starts now with a `gap` event first. A token
         holds at most `stream_max_per_token` streams at once, the process
         `stream_max_per_process`: past that, 429 with Retry-After."""
         subscription = await load(subscription_id, caller)
         release = slots.take(caller.token_id)
         try:
-            feed, gap_from = await open_feed(subscription, last_event_id)
+            feed, gap_from = await open_feed(subscription, last_event_id, since)
         except BaseException:
             release()
             raise

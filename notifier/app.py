@@ -85,6 +85,7 @@ def create_app(
         @asynccontextmanager
         async def step() -> AsyncIterator[None]:
             await ledger.ensure_indexes()
+            await log.ensure_indexes()
             await cache.refresh()  # before the consumer or the sweep needs a subscription
             try:
                 yield
@@ -103,7 +104,9 @@ def create_app(
         },
         logger,
     )
-    console, pages = create_console(subscriptions, cache, hanyin(), clock, auth)
+    console, pages = create_console(
+        subscriptions, cache, log=log, registry=hanyin(), clock=clock, auth=auth
+    )
     app = create_service_app(
         broker=broker,
         title="tiaojie notifier",

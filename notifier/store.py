@@ -11,12 +11,13 @@ Updates are by `_id`, conditional on the claim's token, and happen once or twice
 delivery: a low-rate path next to the insert that guards it.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from bson import Timestamp
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.change_stream import AsyncChangeStream
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
@@ -69,6 +70,10 @@ class AlertLog(Protocol):
         feed answers None after `wait_s`. Raises CannotResumeError."""
         ...
 
+    async def recent(self, unit_id: str, limit: int) -> list[Document]:
+        """The last `limit` alerts logged about `unit_id` or any unit below it, newest first."""
+        ...
+
 
 class SubscriptionStore:
     def __init__(self, database: AsyncDatabase[Document]) -> None:
@@ -102,6 +107,20 @@ class MongoAlertLog:
             for alert in alerts
         ]
         return len(await insert_new(self._database, ALERTS, documents))
+
+    async def ensure_indexes(self) -> None:
+        """Serve `recent`: a subtree is a prefix of unit ids, read newest first."""
+        await self._alerts.create_index([("alert.unit_id", ASCENDING), ("logged_at", DESCENDING)])
+
+    async def recent(self, unit_id: str, limit: int) -> list[Document]:
+        subtree = {"$regex": f"^{re.escape(unit_id)}(-|$)"}
+        cursor = self._alerts.find({"alert.unit_id": subtree}, {"alert": 1})
+        logged = (
+            await cursor.sort([("logged_at", DESCENDING), ("_id", DESCENDING)])
+            .limit(limit)
+            .to_list()
+        )
+        return [document["alert"] for document in logged]
 
     async def follow(self, start: str | datetime, wait_s: float) -> AlertFeed:
         where: dict[str, Any] = (

@@ -7,13 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from contracts.events import AlertRaised
 from contracts.ids import UNIT_ID_PATTERN, is_within
 from contracts.registry import Registry
 from contracts.vocabulary import AlertKind, Priority
+from notifier import rules
 from notifier.api import require_supervision
 from notifier.models import StreamDelivery, Subscription, SubscriptionIn
 from notifier.service import SubscriptionCache
-from notifier.store import SubscriptionStore
+from notifier.store import AlertLog, SubscriptionStore
 from services.auth import AuthSettings, Principal, console_caller, keep_token
 from services.web.i18n import Translator, pick_language
 from services.web.render import Pages
@@ -22,9 +24,33 @@ from services.web.switch import switch_router
 CONSOLE_PREFIX = "console:"
 
 
+HISTORY = 50
+"""How many of the jurisdiction's latest alerts the console shows when it opens."""
+
+
+def unit_labels(registry: Registry, translate: Translator, within: str) -> dict[str, str]:
+    """The names of the units an alert or subscription of `within` can name (grids are named
+    by their village, which the page finds by the id's prefix), so a person reads names."""
+    return {
+        unit.id: translate.unit_name(unit)
+        for unit in registry.units.values()
+        if unit.kind != "grid" and (is_within(unit.id, within) or is_within(within, unit.id))
+    }
+
+
+async def history(log: AlertLog, stream: Subscription) -> list[dict[str, Any]]:
+    """The latest alerts the console's stream would have shown, oldest first, so the page
+    lists them in the order the live ones follow."""
+    logged = await log.recent(stream.unit_id, HISTORY)
+    kept = [alert for alert in logged if rules.matches(stream, AlertRaised.model_validate(alert))]
+    return kept[::-1]
+
+
 def create_console(
     store: SubscriptionStore,
     cache: SubscriptionCache,
+    *,
+    log: AlertLog,
     registry: Registry,
     clock: Any,
     auth: AuthSettings,
@@ -65,6 +91,10 @@ def create_console(
         require_supervision(caller, chosen.id)
         translate = Translator(pick_language(request))
         stream = await console_stream(chosen.id)
+        # The live stream starts where the history was read: an alert logged meanwhile comes
+        # twice at worst (the page keeps one per alert id), never not at all.
+        since: datetime = clock()
+        earlier = await history(log, stream)
         others = [
             Subscription.from_document(d)
             for d in await store.all()
@@ -77,6 +107,9 @@ def create_console(
             unit=chosen,
             units=[registry.county, *registry.children_of(registry.county.id, "town")],
             stream_id=stream.subscription_id,
+            since=since.isoformat(),
+            history=earlier,
+            unit_labels=unit_labels(registry, translate, chosen.id),
             subscriptions=[s for s in others if not s.name.startswith(CONSOLE_PREFIX)],
             kinds=list(AlertKind),
             priorities=list(Priority),

@@ -4,11 +4,13 @@ A page picks its language from `?lang=`, then the `lang` cookie, then Accept-Lan
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any, Final
 
 from starlette.requests import Request
+
+from contracts.registry import Unit
 
 ZH: Final = "zh-CN"
 EN: Final = "en"
@@ -38,7 +40,26 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
     "operator.town": ("乡镇", "Town"),
     "operator.village": ("村（社区）", "Village or community"),
     "operator.choose": ("请选择", "Choose"),
-    "operator.grid": ("网格编号（可空）", "Grid id (optional)"),
+    "operator.grid": ("网格（可空）", "Grid (optional)"),
+    "operator.no_grid": ("不指定网格", "No particular grid"),
+    "operator.party_village": ("所在村（社区）", "Their village or community"),
+    "operator.caller_name": ("来电人姓名", "Caller's name"),
+    "operator.caller_phone": ("来电号码", "Caller's phone"),
+    "operator.caller_is_party": ("来电人是当事人之一", "The caller is one of the parties"),
+    "operator.caller_hint": (
+        "来电人信息加密保存，只有登记人可以查看。",
+        "Kept sealed: only whoever records the call can open it.",
+    ),
+    "operator.party_n": ("当事人 {n}", "Party {n}"),
+    "operator.lookup": ("按查询编号查进度", "Look up a dispute by its tracking number"),
+    "operator.lookup_hint": (
+        "来电人回电询问时，本县任何接线员都可查看进度（不显示联系方式）。",
+        "When a caller phones back, any operator of the county sees where it stands "
+        "(never the contacts).",
+    ),
+    "operator.lookup_button": ("查询进度", "Look it up"),
+    "operator.place": ("发生地", "Where it happened"),
+    "operator.not_placed": ("地点待核实", "Place still to be checked"),
     "operator.address": (
         "地点描述（不知道村时填写）",
         "Place as spoken (when the village is unknown)",
@@ -56,7 +77,7 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
     "operator.risks": ("风险情形", "Risk signs"),
     "operator.occurred": ("发生时间", "When it happened"),
     "operator.caller": ("来电人", "Caller"),
-    "operator.submit": ("提交", "Submit"),
+    "operator.submit": ("登记纠纷", "Record the dispute"),
     "operator.submitted": ("已受理，查询编号：", "Received. Tracking number: "),
     "operator.mine": ("我提交的事项", "My submissions"),
     "operator.tracking": ("查询编号", "Tracking number"),
@@ -150,6 +171,24 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
     "supervisor.name": ("订阅人", "Subscriber"),
     "supervisor.created": ("订阅已保存", "Subscription saved"),
     "supervisor.target": ("送达到", "Delivered to"),
+    "supervisor.subscribe": ("订阅预警", "Subscribe"),
+    "supervisor.history_hint": (
+        "下方先列出本辖区最近 50 条预警，新预警会自动出现在最上方，无需刷新。",
+        "The jurisdiction's latest 50 alerts are listed; new ones appear on top without reloading.",
+    ),
+    "supervisor.secret_once": (
+        "这是此订阅的签名密钥。请现在复制保存，它不会再次显示。",
+        "This is the subscription's signing secret. Copy it now: it will not be shown again.",
+    ),
+    "supervisor.copy_secret": ("复制密钥", "Copy the secret"),
+    "supervisor.copied": ("已复制", "Copied"),
+    "supervisor.secret_done": ("隐藏密钥并刷新列表", "Hide the secret and refresh the list"),
+    "supervisor.confirm_delete": (
+        "确定删除订阅「{name}」吗？删除后不再送达预警。",
+        "Delete the subscription \u201c{name}\u201d? Its alerts will no longer be delivered.",
+    ),
+    "supervisor.unnamed": ("未命名订阅", "unnamed subscription"),
+    "supervisor.delete_failed": ("删除失败，请稍后重试", "Not deleted; please try again shortly"),
     "category.neighbour": ("邻里纠纷", "Neighbour dispute"),
     "category.family": ("婚姻家庭纠纷", "Marriage and family"),
     "category.inheritance": ("继承纠纷", "Inheritance"),
@@ -611,14 +650,27 @@ class Translator:
             return fallback
         return self.format(f"{prefix}.{code}", params or {}, fallback)
 
+    def join(self, words: Iterable[str]) -> str:
+        """A list as this language writes one (甲、乙 / a, b), `list.empty` when there is none:
+        every console lists through here (console.js's `tiaojie.join` does the same)."""
+        given = list(words)
+        return self("list.sep").join(given) if given else self("list.empty")
+
+    def labels(self, kind: str, codes: Iterable[str]) -> str:
+        """Codes of one vocabulary worded and listed: 紧急风险、超期未办 / Urgent risk, ..."""
+        return self.join(self.label(kind, code) for code in codes)
+
+    def unit_name(self, unit: Unit) -> str:
+        """A unit as a person reads it: its name in this language, never its id."""
+        return unit.name_en if self.language == EN else unit.name
+
     def fact(self, name: str, value: Any) -> str:
         """A fact a routing step recorded, named and worded in this language."""
         return f"{self(f'input.{name}')}: {self._word(value, INPUT_KINDS.get(name))}"
 
     def _word(self, value: Any, kind: str | None) -> str:
         if isinstance(value, list | tuple):
-            words = [self._word(item, kind) for item in value]
-            return self("list.sep").join(words) if words else self("list.empty")
+            return self.join(self._word(item, kind) for item in value)
         if value is None:
             return ""
         if kind:

@@ -43,7 +43,8 @@ async def test_operator_files_a_dispute_and_watches_its_status_move_on(
     row = page.locator(f'#mine tr[data-tracking="{number}"]')
     await expect(row).to_have_attribute("data-status", "assigned", timeout=30_000)
     await expect(row).to_contain_text("已分派")
-    await expect(row).to_contain_text(JIANGHE)
+    await expect(row).to_have_attribute("data-unit", JIANGHE)
+    await expect(row).to_contain_text("江河村")  # named, not shown by its id
     await screenshot(page, "operator-console")
 
 

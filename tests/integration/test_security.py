@@ -131,13 +131,16 @@ MATRIX = [
     ("mediation", "GET", "/v1/cases/{case}/contacts", "town_supervisor", 403),
     ("mediation", "GET", "/v1/cases/{case}/contacts", "admin", 403),
     ("intake", "GET", "/v1/disputes/{case}", "filer", 200),
-    # A dispute the caller may not follow is answered as an unknown one (404), not counted.
-    ("intake", "GET", "/v1/disputes/{case}", "other_operator", 404),
+    # Any operator of the county follows it (a caller phones back); a dispute the caller may
+    # not follow is answered as an unknown one (404), not counted.
+    ("intake", "GET", "/v1/disputes/{case}", "other_operator", 200),
+    ("intake", "GET", "/v1/disputes/{case}", "grid_worker", 404),
     ("intake", "GET", "/v1/disputes/{case}", "assigned_mediator", 404),
     ("intake", "GET", "/v1/disputes/{case}", "town_supervisor", 200),
     ("intake", "GET", "/v1/disputes/{case}", "other_supervisor", 404),
     ("intake", "GET", "/v1/disputes/{case}", "admin", 200),
-    ("intake", "GET", "/v1/disputes/{case}/contacts", "other_operator", 404),
+    ("intake", "GET", "/v1/disputes/{case}/contacts", "other_operator", 403),
+    ("intake", "GET", "/v1/disputes/{case}/contacts", "grid_worker", 404),
     ("intake", "GET", "/v1/disputes/{case}/contacts", "town_supervisor", 403),
     ("intake", "GET", "/v1/disputes/{case}/contacts", "admin", 403),
     ("intake", "GET", "/", "filer", 200),

@@ -59,7 +59,8 @@ NAMESAKES = {
     "grid worker": (headers(Role.GRID_WORKER, "hanyin", "operator-1"), 404),
     "petition agent": (headers(Role.PETITION_AGENT, "hanyin", "operator-1"), 404),
     "mediator": (headers(Role.MEDIATOR, JIANGHE, "operator-1"), 404),
-    "operator of another unit": (headers(Role.OPERATOR, "hanyin-chengguan", "operator-1"), 404),
+    # Operators of the county follow its disputes, but only the filer opens the contacts.
+    "operator of another unit": (headers(Role.OPERATOR, "hanyin-chengguan", "operator-1"), 403),
     "county supervisor": (headers(Role.SUPERVISOR, "hanyin", "operator-1"), 403),
     "admin": (headers(Role.ADMIN, "hanyin", "operator-1"), 403),
 }
@@ -258,12 +259,22 @@ async def test_the_policy_in_force_does_not_tell_where_the_server_keeps_its_file
 async def test_a_possible_duplicate_is_named_only_to_who_may_read_the_earlier_report(
     stack: Stack,
 ) -> None:
-    party = [{"name": "李四", "phone": a_mobile(), "village_id": JIANGHE}]
+    phone = a_mobile()
+    party = [{"name": "李四", "phone": phone, "village_id": JIANGHE}]
     first_filer = headers(Role.OPERATOR, "hanyin", f"op-{uuid.uuid4().hex[:6]}")
-    other_filer = headers(Role.OPERATOR, "hanyin", f"op-{uuid.uuid4().hex[:6]}")
+    # Not an operator: every operator of the county follows the county's disputes.
+    other_filer = headers(Role.GRID_WORKER, "hanyin", f"gw-{uuid.uuid4().hex[:6]}")
+    in_the_field = {"name": "李四", "phone": phone, "household_id": "h1", "household_color": "red"}
     start = await end_offsets(stack.infra.kafka, topics.DISPUTES_REPORTED)
     first = await file_hotline(stack, first_filer, parties=party)
-    by_other = await file_hotline(stack, other_filer, parties=party)
+    async with httpx.AsyncClient(timeout=30) as client:
+        answer = await client.post(
+            f"{stack.urls['intake']}/v1/channels/grid/reports",
+            json=grid_body(category="neighbour", parties=[in_the_field]),
+            headers=other_filer,
+        )
+    assert answer.status_code == 202, answer.text
+    by_other = answer.json()
     again = await file_hotline(stack, first_filer, parties=party)
     status_url = f"{stack.urls['intake']}/v1/disputes/{by_other['dispute_id']}"
     async with httpx.AsyncClient(timeout=10) as client:
@@ -296,7 +307,8 @@ async def test_a_dispute_the_caller_may_not_see_is_answered_as_an_unknown_one(
     stack: Stack,
 ) -> None:
     filed = await file_hotline(stack, FILER)
-    stranger = headers(Role.OPERATOR, "hanyin", "operator-2")
+    # Not an operator: operators of the county follow every dispute of the county.
+    stranger = headers(Role.GRID_WORKER, "hanyin", "grid-worker-2")
     intake = stack.urls["intake"]
     references = [filed["tracking_number"], filed["dispute_id"]]
     async with httpx.AsyncClient(timeout=10) as client:
@@ -311,7 +323,7 @@ async def test_a_dispute_the_caller_may_not_see_is_answered_as_an_unknown_one(
         open311 = {
             reference: await client.get(
                 f"{intake}/open311/v2/requests/{reference}.json",
-                params={"api_key": token(Role.OPERATOR, "hanyin", "operator-2")},
+                params={"api_key": token(Role.GRID_WORKER, "hanyin", "grid-worker-2")},
             )
             for reference in [filed["tracking_number"], UNKNOWN_TRACKING_NUMBER]
         }

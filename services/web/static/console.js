@@ -13,11 +13,13 @@
   };
   const PLACEHOLDER = /\{(\w+)(?::(\w+))?\}/g;
 
+  // A list as the page's language writes one (甲、乙 / a, b), like i18n.py's Translator.join.
+  function join(words) {
+    return words.length ? words.join(entries()["list.sep"]) : entries()["list.empty"];
+  }
+
   function word(value, kind) {
-    if (Array.isArray(value)) {
-      return value.length ? value.map((item) => word(item, kind)).join(entries()["list.sep"])
-        : entries()["list.empty"];
-    }
+    if (Array.isArray(value)) return join(value.map((item) => word(item, kind)));
     if (value === null || value === undefined) return "";
     if (kind) return entries()[`${kind}.${value}`] ?? String(value);
     if (typeof value === "number") return value.toLocaleString("en-US");
@@ -25,6 +27,11 @@
   }
 
   window.tiaojie = {
+    join,
+
+    /** Each value worded as the entry `<kind>.<value>`, listed in the page's language. */
+    words(values, kind) { return join((values || []).map((value) => word(value, kind))); },
+
     /** The sentence of `key` with its facts filled in; `fallback` when the table lacks it. */
     format(key, params, fallback) {
       const sentence = entries()[key];
