@@ -159,13 +159,13 @@ def operates_in_county(caller: Principal, found: Document, registry: Registry) -
     return mine is not None and mine.id == county_of(found, registry)
 
 
-def may_follow(caller: Principal, found: Document, registry: Registry | None = None) -> bool:
-    """The filer follows what they filed; with the `registry` at hand, so do the operators of
-    the dispute's county; admins and the place's supervisors read all. Following shows where
+def may_follow(caller: Principal, found: Document, registry: Registry) -> bool:
+    """The filer follows what they filed, and so do the operators of the dispute's county (a
+    caller phones back); admins and the place's supervisors read all. Following shows where
     a dispute stands, never its sealed contacts (those stay the filer's: `is_filer`)."""
     if is_filer(caller, found):
         return True
-    if registry is not None and operates_in_county(caller, found, registry):
+    if operates_in_county(caller, found, registry):
         return True
     place = place_of(found)
     if caller.role is Role.SUPERVISOR and place:
