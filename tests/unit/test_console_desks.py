@@ -56,13 +56,6 @@ def test_no_one_else_follows_a_dispute_they_did_not_file(caller: Principal) -> N
     assert not may_follow(caller, stored(JIANGHE, principal(Role.OPERATOR, "hanyin")), REGISTRY)
 
 
-def test_without_the_registry_only_the_filer_follows() -> None:
-    filer = principal(Role.OPERATOR, "hanyin", "filer")
-    colleague = principal(Role.OPERATOR, "hanyin", "colleague")
-    assert may_follow(filer, stored(JIANGHE, filer))
-    assert not may_follow(colleague, stored(JIANGHE, filer))
-
-
 def test_lists_are_written_the_way_each_language_writes_them() -> None:
     assert Translator(ZH).join(["甲", "乙"]) == "甲、乙"
     assert Translator(EN).join(["a", "b", "c"]) == "a, b, c"
