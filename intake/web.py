@@ -3,9 +3,11 @@
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from contracts.ids import UNIT_ID_PATTERN
+from contracts.registry import Registry
 from contracts.vocabulary import Category, HouseholdColor, PartyKind, RiskFlag
 from services.auth import AuthSettings, Principal, Role, console_caller, keep_token, require_role
 from services.web.i18n import Translator, pick_language
@@ -29,7 +31,7 @@ STATUSES = (
 )
 
 
-def create_console(auth: AuthSettings) -> tuple[APIRouter, Pages]:
+def create_console(auth: AuthSettings, registry: Registry) -> tuple[APIRouter, Pages]:
     pages = Pages(Path(__file__).with_name("templates"), console="operator")
     router = APIRouter(include_in_schema=False)
     router.include_router(switch_router(auth))
@@ -50,7 +52,19 @@ def create_console(auth: AuthSettings) -> tuple[APIRouter, Pages]:
             status_labels={code: translate(f"state.{code}") for code in STATUSES},
             category_labels={c.value: translate.label("category", c.value) for c in Category},
         )
-        keep_token(request, page)
+        keep_token(auth, request, page)
         return page
+
+    @router.get("/console/units")
+    async def units(
+        caller: Annotated[Principal, console_caller(auth)],
+        parent: Annotated[str, Query(pattern=UNIT_ID_PATTERN, max_length=80)],
+        kind: Annotated[str, Query(pattern="^(town|village)$")],
+    ) -> dict[str, list[dict[str, str]]]:
+        """The towns or villages to choose from, for the console's own session (the router's
+        units API wants a bearer token, which a signed-in page does not hold)."""
+        require_role(caller, Role.OPERATOR, Role.ADMIN)
+        found = registry.children_of(parent, "town" if kind == "town" else "village")
+        return {"items": [{"id": u.id, "name": u.name, "name_en": u.name_en} for u in found]}
 
     return router, pages
