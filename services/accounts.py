@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -72,8 +73,12 @@ def password_problem(password: str, user_name: str) -> tuple[FieldProblem, str, 
 
 
 _HASHER = PasswordHasher()
-_NOBODY = _HASHER.hash("no account has this password")
-"""Checked against when the user name is unknown: a miss takes as long as a wrong password."""
+
+
+@cache
+def _nobody() -> str:
+    """Checked against when the user name is unknown: a miss takes as long as a wrong password."""
+    return _HASHER.hash("no account has this password")
 
 
 def hash_password(password: str) -> str:
@@ -199,7 +204,7 @@ class Accounts:
         """A session token for the account, or None for a wrong user name or password, or a
         disabled account (said the same way). The hash is checked off the event loop."""
         document = await self.store.find(user_name) if user_name else None
-        stored = str(document["password_hash"]) if document else _NOBODY
+        stored = str(document["password_hash"]) if document else _nobody()
         matches = await asyncio.to_thread(password_matches, stored, password)
         if document is None or not matches:
             return None

@@ -136,6 +136,7 @@ class Pages:
             user_name=user_name,
             signin_path=SIGNIN_PATH,
             lang_href=f"{SIGNIN_PATH}?{urlencode(toggle)}",
+            who=None,  # whoever a refused cookie names is not signed in here
         )
 
     def _signed_in(self, request: Request) -> bool:
@@ -178,10 +179,8 @@ class Pages:
             links=self.links,
             static=STATIC_PATH,
             path=request.url.path,
-            signed_in=signed_in,
-            who=who,
             signout_path=SIGNOUT_PATH,
-            **context,
+            **{"signed_in": signed_in, "who": who, **context},  # a page may say otherwise
         )
         response = HTMLResponse(html, status_code=status_code)
         if request.query_params.get("lang") == language:

@@ -2,6 +2,7 @@
 sign in and out on each console with a cookie of that console's own, a disabled account or a
 reset password ends its sessions, and what nobody signed in sees is the sign-in page."""
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -10,14 +11,17 @@ from typing import Any
 
 import httpx
 import pytest
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, MongoClient
 
+from contracts.registry import hanyin
+from services.accounts import Accounts, AccountStore
 from services.audit import AUDIT
 from services.auth import Role, session_cookie
+from services.launcher import DEMO_USERS, demo_password, print_demo_users
 from services.web.i18n import TEXT, ZH, Translator
-from tests.auth import headers, token
+from tests.auth import SETTINGS, headers, token
 from tests.factories import JIANGHE
-from tests.integration.conftest import Stack
+from tests.integration.conftest import Infra, Stack
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -360,3 +364,41 @@ async def test_without_a_session_pages_are_the_sign_in_page_and_apis_stay_json(
         assert open311.headers["content-type"].startswith("application/json")
         users = await browser.get(f"{stack.urls['router']}/v1/users")
         assert (users.status_code, users.json()["error"]) == (401, "missing_token")
+
+
+def test_make_up_creates_one_demo_user_per_console_role_again_and_again(
+    infra: Infra, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = f"test_demo_{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("MONGODB_URI", infra.mongodb_uri)
+    monkeypatch.setenv("MONGODB_DATABASE", database)
+    monkeypatch.setenv("TIAOJIE_ENV", "development")
+    client: MongoClient[dict[str, Any]] = MongoClient(infra.mongodb_uri, tz_aware=True)
+    try:
+        print_demo_users()
+        print_demo_users()  # idempotent: the same four accounts, their demo passwords again
+        said = capsys.readouterr().out
+        assert "fixed development passwords" in said
+        assert "python -m services.auth issue" in said  # bearer tokens for curl remain
+        stored = list(client[database]["users"].find({}, {"_id": 0}))
+        assert sorted(u["user_name"] for u in stored) == sorted(u[2] for u in DEMO_USERS)
+        registry = hanyin()
+        for account in stored:
+            role = Role(account["role"])
+            assert f"{account['user_name']:<16} {demo_password(role)}" in said
+            assert account["password_hash"].startswith("$argon2id$")
+            if role is Role.MEDIATOR:
+                assert registry.mediators[account["subject"]].unit_id == account["unit_id"]
+
+        async def signs_in() -> str | None:
+            reader: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_uri)
+            try:
+                accounts = Accounts(AccountStore(reader[database]), SETTINGS)
+                return await accounts.sign_in("mediator-demo", demo_password(Role.MEDIATOR))
+            finally:
+                await reader.close()
+
+        assert asyncio.run(signs_in()) is not None
+    finally:
+        client.drop_database(database)
+        client.close()

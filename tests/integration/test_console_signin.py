@@ -37,6 +37,8 @@ async def test_an_operator_and_a_supervisor_keep_their_own_consoles_in_one_brows
     operator, supervisor = await user(stack, Role.OPERATOR), await user(stack, Role.SUPERVISOR)
     desk = await new_page(browser)
     supervision = await desk.context.new_page()  # the same browser context: one cookie jar
+    await desk.goto(f"{intake}/")
+    await screenshot(desk, "signin-page")
     await sign_in_on(desk, f"{intake}/", operator)
     await screenshot(desk, "operator-console-signed-in")
     await sign_in_on(supervision, f"{notifier}/", supervisor)
