@@ -2,6 +2,7 @@
 mediator their unit lists, chosen from the lists in force), a password reset and a disable
 button per account. The forms post here, from this console's own pages only."""
 
+import re
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
@@ -11,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from router.users import Problems, UserAdmin, UserIn
+from services.accounts import USER_NAME_PATTERN
 from services.auth import AuthSettings, Principal, Role, console_caller, keep_token, require_role
 from services.http import field_errors
 from services.jurisdiction import Jurisdiction
@@ -39,7 +41,9 @@ def create_console(
     ) -> HTMLResponse:
         registry = jurisdiction.current
         bodies = [u for u in registry.units.values() if u.kind != "grid"]
-        done = request.query_params.get("done", "")
+        done, done_user = request.query_params.get("done", ""), request.query_params.get("user", "")
+        if done not in DONE or not re.match(USER_NAME_PATTERN, done_user):
+            done = done_user = ""  # a link cannot make the page say just anything
         rendered = pages.render(
             request,
             "users.html",
@@ -50,8 +54,8 @@ def create_console(
             mediators=sorted(registry.mediators.values(), key=lambda m: (m.unit_id, m.id)),
             problems={problem["field"]: problem for problem in problems or []},
             form=form or {},
-            done=done if done in DONE else "",
-            done_user=request.query_params.get("user", ""),
+            done=done,
+            done_user=done_user,
         )
         keep_token(auth, request, rendered)
         return rendered
