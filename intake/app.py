@@ -18,6 +18,7 @@ from intake.settings import IntakeSettings
 from intake.store import IntakeStore, MongoIntakeStore
 from intake.tracking import TrackingNumbers
 from intake.web import create_console
+from services.accounts import serve_consoles
 from services.audit import Auditor, AuditTrail
 from services.auth import AuthSettings
 from services.broker import create_broker, running_broker
@@ -118,6 +119,7 @@ def create_app(
     wiring = Wiring(
         intake, store, registry, Sealer(), settings, logger, auth, limiter, audit, wechat
     )
+    accounts = serve_consoles(auth, database, settings.service_name)
     console, pages = create_console(auth, registry)
     app = create_service_app(
         broker=broker,
@@ -132,5 +134,5 @@ def create_app(
         checks={"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: ping(database)},
         lifespan=chain_lifespans(open_store, running_broker(broker, settings)),
     )
-    pages.install(app)
+    pages.install(app, accounts)
     return app

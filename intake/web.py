@@ -2,11 +2,12 @@
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from contracts.ids import UNIT_ID_PATTERN
 from contracts.registry import Registry
 from contracts.vocabulary import Category, HouseholdColor, PartyKind, RiskFlag
 from services.auth import AuthSettings, Principal, Role, console_caller, keep_token, require_role
@@ -97,7 +98,20 @@ def create_console(auth: AuthSettings, registry: Registry) -> tuple[APIRouter, P
             category_labels={c.value: translate.label("category", c.value) for c in Category},
             risk_labels={r.value: translate.label("risk", r.value) for r in RiskFlag},
         )
-        keep_token(request, page)
+        keep_token(auth, request, page)
         return page
+
+    @router.get("/console/units")
+    async def units(
+        caller: Annotated[Principal, console_caller(auth)],
+        parent: Annotated[str, Query(pattern=UNIT_ID_PATTERN, max_length=80)],
+        kind: Annotated[Literal["town", "village", "grid"], Query()],
+        limit: Annotated[int, Query(ge=1, le=500)] = 500,
+    ) -> dict[str, list[dict[str, str]]]:
+        """The towns, villages or grids to choose from, for the console's own session (the
+        router's units API wants a bearer token, which a signed-in page does not hold)."""
+        require_role(caller, Role.OPERATOR, Role.ADMIN)
+        found = registry.children_of(parent, kind)[:limit]
+        return {"items": [{"id": u.id, "name": u.name, "name_en": u.name_en} for u in found]}
 
     return router, pages

@@ -17,6 +17,7 @@ from mediation.settings import MediationSettings
 from mediation.store import CaseStore, MongoCaseStore
 from mediation.sweeper import running_sweeper
 from mediation.web import create_console
+from services.accounts import serve_consoles
 from services.audit import Auditor, AuditTrail
 from services.auth import AuthSettings
 from services.broker import create_broker, running_broker
@@ -136,6 +137,7 @@ def create_app(
     ]
     if sweep:
         steps.append(running_sweeper(cases, settings, logger))
+    accounts = serve_consoles(auth, database, settings.service_name)
     console, pages = create_console(store, metrics, jurisdiction, auth)
     app = create_service_app(
         broker=broker,
@@ -148,6 +150,6 @@ def create_app(
         checks={"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: ping(database)},
         lifespan=chain_lifespans(*steps),
     )
-    pages.install(app)
+    pages.install(app, accounts)
     app.state.cases = cases
     return app

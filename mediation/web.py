@@ -45,8 +45,8 @@ def bar_chart(rows: list[tuple[str, float | None]], width: int = 320) -> str:
     )
 
 
-def kept(request: Request, page: HTMLResponse) -> HTMLResponse:
-    keep_token(request, page)  # a page opened with ?token= keeps it for the pages after
+def kept(auth: AuthSettings, request: Request, page: HTMLResponse) -> HTMLResponse:
+    keep_token(auth, request, page)  # a page opened with ?token= keeps it for the pages after
     return page
 
 
@@ -81,6 +81,7 @@ def create_console(
             due = document["acceptance_due_at" if waiting else "resolution_due_at"]
             rows.append({**document, "hours_left": hours_left(due, now)})
         return kept(
+            auth,
             request,
             pages.render(
                 request,
@@ -106,6 +107,7 @@ def create_console(
         view = case_view(document)
         require_read(caller, view.unit_id)
         return kept(
+            auth,
             request,
             pages.render(
                 request,
@@ -137,6 +139,7 @@ def create_console(
             {**group, "name": names.get(group["key"], group["key"])} for group in by_unit["groups"]
         ]
         return kept(
+            auth,
             request,
             pages.render(
                 request,

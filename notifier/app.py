@@ -17,6 +17,7 @@ from notifier.service import Dispatcher, SubscriptionCache
 from notifier.settings import NotifierSettings
 from notifier.store import DIGESTS, LeasedJobs, Ledger, MongoAlertLog, SubscriptionStore
 from notifier.web import create_console
+from services.accounts import serve_consoles
 from services.audit import Auditor
 from services.auth import AuthSettings
 from services.broker import create_broker, running_broker
@@ -104,6 +105,7 @@ def create_app(
         },
         logger,
     )
+    accounts = serve_consoles(auth, database, settings.service_name)
     console, pages = create_console(
         subscriptions, cache, log=log, registry=hanyin(), clock=clock, auth=auth
     )
@@ -117,5 +119,5 @@ def create_app(
         checks={"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: ping(database)},
         lifespan=chain_lifespans(open_stores, running_broker(broker, settings), background),
     )
-    pages.install(app)
+    pages.install(app, accounts)
     return app

@@ -116,7 +116,7 @@ def create_console(
             alert_labels={kind.value: translate.label("alert", kind.value) for kind in AlertKind},
             priority_labels={p.value: translate.label("priority", p.value) for p in Priority},
         )
-        keep_token(request, page)
+        keep_token(auth, request, page)
         return page
 
     return router, pages

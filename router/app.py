@@ -1,3 +1,5 @@
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +20,10 @@ from router.mediators_api import create_mediators_router
 from router.policy_api import create_policy_router
 from router.readmodel import ReadModels
 from router.settings import RouterSettings
+from router.users import UserAdmin, create_users_router
 from router.watch import PolicyHolder, watching
+from router.web import create_console
+from services.accounts import serve_consoles
 from services.audit import Auditor, AuditTrail
 from services.auth import AuthSettings
 from services.broker import create_broker, running_broker
@@ -140,6 +145,18 @@ def create_app(
     config_follower = TopicFollower(bootstrap, {topics.CONFIG: shared.apply_record}, logger)
     auth = AuthSettings()
     auth.recognise(lambda: jurisdiction.current, mediators=True)
+    accounts = serve_consoles(auth, database, settings.service_name)
+    users = UserAdmin(accounts, jurisdiction, audit)
+    console, pages = create_console(users, jurisdiction, auth)
+
+    def account_indexes() -> AbstractAsyncContextManager[None]:
+        @asynccontextmanager
+        async def step() -> AsyncIterator[None]:
+            await accounts.store.ensure_indexes()  # user names are unique
+            yield
+
+        return step()
+
     app = create_service_app(
         broker=broker,
         title="tiaojie router",
@@ -147,9 +164,12 @@ def create_app(
             create_router(jurisdiction, policies, models, clock, auth),
             create_policy_router(shared, audit, auth),
             create_mediators_router(shared, models, audit, auth),
+            create_users_router(users, audit, auth),
+            console,
         ],
         checks={"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: ping(database)},
         lifespan=chain_lifespans(
+            account_indexes,
             # The changes admins made come first: no case is routed under the seed policy
             # once a replica knows better.
             following(config_follower, bootstrap, settings.config_wait_s),
@@ -171,6 +191,7 @@ def create_app(
         allow_methods=["GET"],
         allow_headers=["Authorization"],
     )
+    pages.install(app, accounts)
     app.state.policies = policies
     app.state.jurisdiction = jurisdiction
     app.state.models = models

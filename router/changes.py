@@ -144,6 +144,7 @@ def admin_caller(auth: AuthSettings, audit: AuditTrail, action: str) -> Any:
 
     async def dependency(request: Request) -> Principal:
         caller = authenticate(auth, token_of(request))
+        await auth.check_session(caller)
         if caller.role is Role.ADMIN:
             return caller
         reason = f"role {caller.role.value} may not change this (allowed: admin)"

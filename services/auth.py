@@ -7,12 +7,14 @@ prints a token.
 """
 
 import argparse
+import re
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 from fastapi import Depends, Request, Response, status
@@ -40,6 +42,19 @@ class Role(StrEnum):
 
 SUBMITTERS = frozenset({Role.OPERATOR, Role.GRID_WORKER, Role.PETITION_AGENT})
 
+SessionCheck = Callable[["Principal"], Awaitable[None]]
+COOKIE = "tiaojie_session"
+"""The stem of each console's cookie: `session_cookie` adds the service's name."""
+_SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+def session_cookie(service: str) -> str:
+    """The cookie a console keeps its person's token in. Cookies are scoped by host, not by
+    port, so consoles on one host with one cookie name would overwrite each other's sign-in."""
+    if not _SERVICE_NAME.match(service):
+        raise ValueError(f"not a service name for a cookie: {service!r}")
+    return f"{COOKIE}_{service}"
+
 
 class AuthSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
@@ -49,8 +64,34 @@ class AuthSettings(BaseSettings):
         description="Comma-separated key-id:secret; the first signs, all verify.",
     )
     token_ttl_hours: float = 12.0
+    session_cookie_secure: bool = Field(
+        default=False,
+        description="Mark console cookies Secure (sent over HTTPS only): set it wherever the "
+        "consoles are served over HTTPS, as production should be.",
+    )
     _registry: Callable[[], Registry] | None = PrivateAttr(default=None)
     _lists_mediators: bool = PrivateAttr(default=False)
+    _cookie: str = PrivateAttr(default=COOKIE)
+    _sessions: SessionCheck | None = PrivateAttr(default=None)
+
+    def serve_consoles(self, service: str, sessions: SessionCheck | None = None) -> None:
+        """Keep the console's token in the service's own cookie; with `sessions`, a token
+        signed in by password also counts only while its account still lets it."""
+        self._cookie = session_cookie(service)
+        self._sessions = sessions
+
+    @property
+    def cookie(self) -> str:
+        return self._cookie
+
+    @property
+    def ttl(self) -> timedelta:
+        return timedelta(hours=self.token_ttl_hours)
+
+    async def check_session(self, principal: "Principal") -> None:
+        """401 for a sign-in whose account was disabled or its password reset since."""
+        if principal.user is not None and self._sessions is not None:
+            await self._sessions(principal)
 
     def recognise(self, registry: Callable[[], Registry], *, mediators: bool) -> None:
         """From now on a token counts only for a unit of `registry()` (the one in force at each
@@ -97,6 +138,10 @@ class Principal(BaseModel):
     role: Role
     unit_id: str = Field(pattern=UNIT_ID_PATTERN)
     token_id: str
+    user: str | None = None
+    """The account a person signed in with (a session); None for an issued token."""
+    generation: int = 0
+    """The account's password generation the session began under: a reset ends it."""
 
     def can_read_unit(self, unit_id: str) -> bool:
         """Supervisors read their subtree, mediators their own unit, admins everything."""
@@ -118,18 +163,29 @@ class AuthError(Exception):
 
 
 def issue_token(
-    settings: AuthSettings, *, subject: str, role: Role, unit_id: str, ttl: timedelta | None = None
+    settings: AuthSettings,
+    *,
+    subject: str,
+    role: Role,
+    unit_id: str,
+    ttl: timedelta | None = None,
+    user: str | None = None,
+    generation: int = 0,
 ) -> str:
+    """`user` marks a session: the account the person signed in with (under its password's
+    `generation`), checked on each use."""
     now = datetime.now(UTC)
-    claims = {
+    claims: dict[str, Any] = {
         "iss": ISSUER,
         "sub": subject,
         "role": role.value,
         "unit": unit_id,
         "jti": uuid.uuid4().hex,
         "iat": now,
-        "exp": now + (ttl or timedelta(hours=settings.token_ttl_hours)),
+        "exp": now + (ttl or settings.ttl),
     }
+    if user is not None:
+        claims["usr"], claims["gen"] = user, generation
     key_id = settings.signing_key_id
     return jwt.encode(claims, settings.keys()[key_id], algorithm="HS256", headers={"kid": key_id})
 
@@ -160,6 +216,8 @@ def verify_token(settings: AuthSettings, token: str) -> Principal:
             role=claims["role"],
             unit_id=claims["unit"],
             token_id=claims["jti"],
+            user=claims.get("usr"),
+            generation=claims.get("gen", 0),
         )
     except jwt.ExpiredSignatureError as error:
         raise AuthError(Refusal.TOKEN_EXPIRED, "token expired") from error
@@ -167,18 +225,27 @@ def verify_token(settings: AuthSettings, token: str) -> Principal:
         raise AuthError(Refusal.INVALID_TOKEN, f"invalid token: {error}") from error
 
 
-COOKIE = "tiaojie_token"
-"""Carries the token for what a browser cannot add a header to: pages and EventSource."""
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
-def token_of(request: Request) -> str | None:
-    """The bearer token; the cookie counts only for reads, so no cross-site form can act."""
+def same_origin(request: Request) -> bool:
+    """Sent by this service's own pages. The consoles share a host (and so a site) and differ
+    by port, so SameSite alone would let one console's page post to another: the origin,
+    port included, must be this one."""
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return urlsplit(origin).netloc == request.headers.get("host")
+    return request.headers.get("sec-fetch-site") == "same-origin"
+
+
+def token_of(request: Request, cookie: str | None = None) -> str | None:
+    """The bearer token, else the console's `cookie` (when given): for reads, and for changes
+    only from the console's own pages, so no form of another site or console can act."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    if request.method in SAFE_METHODS:
-        return request.cookies.get(COOKIE) or None
+    if cookie and (request.method in SAFE_METHODS or same_origin(request)):
+        return request.cookies.get(cookie) or None
     return None
 
 
@@ -198,7 +265,9 @@ def bearer(settings: AuthSettings) -> Any:
     calls it on the event loop: a plain function would cost every request a thread hop."""
 
     async def dependency(request: Request) -> Principal:
-        return authenticate(settings, token_of(request))
+        principal = authenticate(settings, token_of(request, settings.cookie))
+        await settings.check_session(principal)
+        return principal
 
     return Depends(dependency)
 
@@ -210,8 +279,10 @@ def console_caller(settings: AuthSettings) -> Any:
     async def dependency(request: Request) -> Principal:
         offered = request.query_params.get("token")
         if offered:
-            ask_before_switching(settings, request.cookies.get(COOKIE), offered)
-        return authenticate(settings, offered or token_of(request))
+            ask_before_switching(settings, request.cookies.get(settings.cookie), offered)
+        principal = authenticate(settings, offered or token_of(request, settings.cookie))
+        await settings.check_session(principal)
+        return principal
 
     return Depends(dependency)
 
@@ -257,15 +328,30 @@ def ask_before_switching(settings: AuthSettings, kept: str | None, offered: str)
         raise SwitchAsked(current, newcomer, offered)
 
 
-def keep_token(request: Request, response: Response) -> None:
+def keep_token(settings: AuthSettings, request: Request, response: Response) -> None:
     """Set the cookie when a page was opened with `?token=`, so later pages and streams have it."""
     token = request.query_params.get("token")
     if token:
-        remember(response, token)
+        remember(settings, response, token)
 
 
-def remember(response: Response, token: str) -> None:
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+def remember(settings: AuthSettings, response: Response, token: str) -> None:
+    """The console's own cookie: never readable by scripts, never sent from another site,
+    gone when a token would have expired anyway."""
+    response.set_cookie(
+        settings.cookie,
+        token,
+        max_age=int(settings.ttl.total_seconds()),
+        httponly=True,
+        samesite="strict",
+        secure=settings.session_cookie_secure,
+    )
+
+
+def forget(settings: AuthSettings, response: Response) -> None:
+    response.delete_cookie(
+        settings.cookie, httponly=True, samesite="strict", secure=settings.session_cookie_secure
+    )
 
 
 def _unauthorized(code: Refusal, reason: str) -> Refused:

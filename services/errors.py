@@ -43,6 +43,9 @@ class Refusal(StrEnum):
     UNAVAILABLE = "unavailable"
     SWITCH_IDENTITY = "switch_identity"
     CROSS_SITE = "cross_site"
+    SESSION_ENDED = "session_ended"
+    WRONG_CREDENTIALS = "wrong_credentials"
+    USER_NOT_FOUND = "user_not_found"
 
 
 class FieldProblem(StrEnum):
@@ -70,6 +73,12 @@ class FieldProblem(StrEnum):
     BODY_TOO_LARGE = "body_too_large"
     KEY_REUSED = "key_reused"
     WEBHOOK_TARGET_REFUSED = "webhook_target_refused"
+    PASSWORD_TOO_SHORT = "password_too_short"  # noqa: S105 (a code, not a secret)
+    PASSWORD_TOO_LONG = "password_too_long"  # noqa: S105
+    PASSWORD_HAS_NAME = "password_has_name"  # noqa: S105
+    PASSWORD_TOO_SIMPLE = "password_too_simple"  # noqa: S105
+    USER_NAME_TAKEN = "user_name_taken"
+    MEDIATOR_NOT_OF_UNIT = "mediator_not_of_unit"
 
 
 def problem(code: FieldProblem, message: str, **params: Any) -> PydanticCustomError:

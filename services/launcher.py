@@ -5,6 +5,7 @@
 """
 
 import argparse
+import asyncio
 import os
 import signal
 import subprocess
@@ -12,10 +13,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from services.auth import AuthSettings, Role, issue_token
+from services.accounts import Account, AccountStore, hash_password
+from services.auth import Role
 from services.deployment import (
     ENV_VARIABLE,
     Environment,
@@ -23,6 +26,7 @@ from services.deployment import (
     current_environment,
     secret_problems,
 )
+from services.mongo import create_mongo_client
 
 SERVICES: dict[str, int] = {"intake": 8081, "router": 8082, "mediation": 8083, "notifier": 8084}
 RUN_DIR = Path(os.environ.get("TIAOJIE_RUN_DIR", ".devstack/run"))
@@ -118,7 +122,7 @@ def up() -> int:
             return 1
     for name in SERVICES:
         print(f"{name:<10} http://127.0.0.1:{port_of(name)}   (docs: /docs, health: /healthz)")
-    print_demo_tokens()
+    print_demo_users()
     return 0
 
 
@@ -128,27 +132,67 @@ def _tail(log: Path, lines: int = 8) -> str:
     return "\n".join(f"  | {line}" for line in text[-lines:])
 
 
-DEMO_CALLERS = [
-    (Role.OPERATOR, "hanyin", "operator-demo"),
-    (Role.GRID_WORKER, "hanyin-shuangru-jianghe", "grid-worker-demo"),
-    (Role.PETITION_AGENT, "hanyin", "agent-demo"),
-    (Role.MEDIATOR, "hanyin-shuangru-jianghe", "med-hanyin-shuangru-jianghe-1"),
-    (Role.SUPERVISOR, "hanyin", "supervisor-demo"),
-    (Role.ADMIN, "hanyin", "admin-demo"),
+DEMO_USERS = [
+    (Role.OPERATOR, "hanyin", "operator-demo", "operator-demo"),
+    (Role.MEDIATOR, "hanyin-shuangru-jianghe", "mediator-demo", "med-hanyin-shuangru-jianghe-1"),
+    (Role.SUPERVISOR, "hanyin", "supervisor-demo", "supervisor-demo"),
+    (Role.ADMIN, "hanyin", "admin-demo", "admin-demo"),
 ]
+"""(role, unit, user name, subject): one person per console; a mediator the registry lists."""
+DEMO_PASSWORD_SUFFIX = "-pass-2026"  # noqa: S105 (development only: never made in production)
 
 
-def print_demo_tokens() -> None:
-    """One token per role (signed with AUTH_KEYS), and the consoles opened with theirs."""
-    settings = AuthSettings()
-    tokens = {}
-    print("\ndemo tokens (Authorization: Bearer <token>; Open311: api_key=<token>):")
-    for role, unit_id, subject in DEMO_CALLERS:
-        tokens[role] = issue_token(settings, subject=subject, role=role, unit_id=unit_id)
-        print(f"{role.value:<15} {subject} @ {unit_id}\n  {tokens[role]}")
-    print("\nconsoles:")
-    print(f"operator   http://127.0.0.1:{port_of('intake')}/?token={tokens[Role.OPERATOR]}")
-    print(f"supervisor http://127.0.0.1:{port_of('notifier')}/?token={tokens[Role.SUPERVISOR]}")
+def demo_password(role: Role) -> str:
+    """Fixed, published demo passwords: development stacks only (up() refuses otherwise)."""
+    return f"{role.value}{DEMO_PASSWORD_SUFFIX}"
+
+
+async def put_demo_users() -> None:
+    """The demo accounts as listed, their passwords set back to the demo ones (idempotent)."""
+    from services.settings import ServiceSettings  # noqa: PLC0415 (reads the environment)
+
+    settings = ServiceSettings()
+    client = create_mongo_client(settings)
+    try:
+        store = AccountStore(client[settings.mongodb_database])
+        await store.ensure_indexes()
+        now = datetime.now(UTC)
+        for role, unit_id, user_name, subject in DEMO_USERS:
+            account = Account(
+                user_name=user_name,
+                display_name=user_name,
+                role=role,
+                unit_id=unit_id,
+                subject=subject,
+                created_at=now,
+                updated_at=now,
+            )
+            await store.put(account, hash_password(demo_password(role)))
+    finally:
+        await client.close()
+
+
+def print_demo_users() -> None:
+    """Each console's address and a demo person to sign in with; for curl, how to get a
+    bearer token (accounts are for people, tokens for programs)."""
+    if current_environment() is not Environment.DEVELOPMENT:
+        print("\nno demo users in production: an admin creates accounts (/v1/users)")
+        return
+    asyncio.run(put_demo_users())
+    print("\ndemo users (fixed development passwords, set again by every `make up`):")
+    for role, unit_id, user_name, subject in DEMO_USERS:
+        acting = f" as {subject}" if subject != user_name else ""
+        print(f"  {role.value:<11} {user_name:<16} {demo_password(role):<24} {unit_id}{acting}")
+    print("\nconsoles (sign in with a demo user):")
+    print(f"  operator   http://127.0.0.1:{port_of('intake')}/")
+    print(f"  mediator   http://127.0.0.1:{port_of('mediation')}/")
+    print(f"  supervisor http://127.0.0.1:{port_of('notifier')}/")
+    print(f"  users      http://127.0.0.1:{port_of('router')}/console/users   (admin)")
+    print("\nbearer tokens for curl and programs (signed with AUTH_KEYS), e.g.:")
+    print(
+        "  export OPERATOR=$(python -m services.auth issue "
+        "--role operator --unit hanyin --subject operator-demo)"
+    )
 
 
 def down() -> int:

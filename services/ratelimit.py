@@ -29,14 +29,24 @@ class RateLimiter:
 
     def check(self, key: str) -> float:
         """Take one token for `key`; returns 0 when allowed, else seconds until the next one."""
-        now = self.clock()
-        bucket = self._buckets.setdefault(key, _Bucket(tokens=float(self.burst), updated=now))
-        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate_per_s)
-        bucket.updated = now
+        bucket = self._refilled(key)
         if bucket.tokens >= 1:
             bucket.tokens -= 1
             return 0.0
         return (1 - bucket.tokens) / self.rate_per_s
+
+    def waiting(self, key: str) -> float:
+        """Like `check` without taking a token: for limits on failures only (a sign-in takes
+        a token when it fails, so people who know their password are never held up)."""
+        bucket = self._refilled(key)
+        return 0.0 if bucket.tokens >= 1 else (1 - bucket.tokens) / self.rate_per_s
+
+    def _refilled(self, key: str) -> _Bucket:
+        now = self.clock()
+        bucket = self._buckets.setdefault(key, _Bucket(tokens=float(self.burst), updated=now))
+        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate_per_s)
+        bucket.updated = now
+        return bucket
 
     def enforce(self, key: str, scope: str | None = None) -> None:
         """429 with Retry-After when `key` has no token; `scope` names whose limit it is."""

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from fastapi import APIRouter, Request, status
 from fastapi.responses import RedirectResponse, Response
 
-from services.auth import AuthSettings, authenticate, forbid, remember
+from services.auth import AuthSettings, authenticate, forbid, remember, same_origin
 from services.errors import Refusal
 
 SWITCH_PATH = "/console/switch"
@@ -27,12 +27,7 @@ def local_path(target: str) -> str:
 
 def require_same_origin(request: Request) -> None:
     """A cross-site form could otherwise sign the reader in as its author (login CSRF)."""
-    origin = request.headers.get("origin")
-    if origin is not None:
-        same = urlsplit(origin).netloc == request.headers.get("host")
-    else:
-        same = request.headers.get("sec-fetch-site") == "same-origin"
-    if not same:
+    if not same_origin(request):
         raise forbid(
             Refusal.CROSS_SITE, "only this console's own pages may switch who is signed in"
         )
@@ -50,7 +45,7 @@ def switch_router(auth: AuthSettings) -> APIRouter:
         answer = RedirectResponse(
             local_path(form.get("next", ["/"])[0]), status_code=status.HTTP_303_SEE_OTHER
         )
-        remember(answer, token)
+        remember(auth, answer, token)
         return answer
 
     return router

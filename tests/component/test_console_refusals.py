@@ -35,13 +35,25 @@ def refusal_text(html: str) -> str:
     return found.group(1)
 
 
-async def test_a_page_opened_without_a_token_says_so_in_chinese(client: httpx.AsyncClient) -> None:
-    page = await client.get("/", headers=PAGE)
+def signin_form(html: str) -> str:
+    found = re.search(
+        r'<form id="signin" method="post" action="/console/signin".*?</form>', html, re.S
+    )
+    assert found, html
+    return found.group(0)
+
+
+async def test_a_page_opened_without_signing_in_is_the_sign_in_page_in_chinese(
+    client: httpx.AsyncClient,
+) -> None:
+    page = await client.get("/?unit=hanyin", headers=PAGE)
     assert page.status_code == 401
     assert "bearer" in page.headers["www-authenticate"].lower()
-    assert refusal_text(page.text) == TEXT["error.missing_token"][0]
+    assert TEXT["signin.title"][0] in page.text
+    assert 'name="next" value="/?unit=hanyin"' in signin_form(page.text)  # back here after
     english = await client.get("/?lang=en", headers=PAGE)
-    assert refusal_text(english.text) == TEXT["error.missing_token"][1]
+    assert TEXT["signin.user_name"][1] in signin_form(english.text)
+    assert (await client.get("/")).json()["error"] == "missing_token"  # API clients
 
 
 async def test_a_page_outside_the_jurisdiction_names_who_and_where(
@@ -71,7 +83,10 @@ async def test_a_missing_case_page_and_the_embedded_table_follow_the_language(
 
 
 async def test_a_page_that_does_not_exist_says_so_in_chinese(client: httpx.AsyncClient) -> None:
-    page = await client.get("/nowhere", headers=PAGE)
+    stranger = await client.get("/nowhere", headers=PAGE)
+    assert stranger.status_code == 401
+    signin_form(stranger.text)  # nobody signed in learns nothing of the console's paths
+    page = await client.get("/nowhere", headers=PAGE | headers(Role.ADMIN))
     assert page.status_code == 404
     assert refusal_text(page.text) == TEXT["error.http_404"][0]
     assert (await client.get("/nowhere")).json() == {"detail": "Not Found"}  # API clients

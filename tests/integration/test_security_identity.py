@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from contracts.registry import hanyin
-from services.auth import COOKIE, Role
+from services.auth import Role, session_cookie
 from services.launcher import spawn, wait_healthy
 from services.web.i18n import TEXT
 from tests.auth import as_needed, fresh_token, headers, mediator_token, token, wechat_signature
@@ -230,6 +230,8 @@ async def test_a_mediator_added_at_run_time_reads_the_queue_until_removed(stack:
 
 
 PAGE = {"Accept": "text/html"}
+MEDIATION_COOKIE = session_cookie("mediation")
+INTAKE_COOKIE = session_cookie("intake")
 
 
 async def test_a_link_with_another_persons_token_asks_before_switching(stack: Stack) -> None:
@@ -238,19 +240,19 @@ async def test_a_link_with_another_persons_token_asks_before_switching(stack: St
     mine, theirs = mediator_token(first), mediator_token(second)
     async with httpx.AsyncClient(base_url=mediation, timeout=10, headers=PAGE) as browser:
         assert (await browser.get("/", params={"token": mine})).status_code == 200
-        assert browser.cookies[COOKIE] == mine
+        assert browser.cookies[MEDIATION_COOKIE] == mine
 
         asked = await browser.get("/", params={"token": theirs, "unit": JIANGHE})
         assert asked.status_code == 200, asked.text
-        assert COOKIE not in asked.headers.get("set-cookie", "")
-        assert browser.cookies[COOKIE] == mine
+        assert MEDIATION_COOKIE not in asked.headers.get("set-cookie", "")
+        assert browser.cookies[MEDIATION_COOKIE] == mine
         assert TEXT["switch.title"][0] in asked.text  # Chinese by default
         assert f'data-identity="mediator {first} of {JIANGHE}"' in asked.text
         assert f'data-identity="mediator {second} of {JIANGHE}"' in asked.text
         assert 'id="switch-confirm"' in asked.text
         english = await browser.get("/", params={"token": theirs, "lang": "en"})
         assert TEXT["switch.title"][1] in english.text
-        assert browser.cookies[COOKIE] == mine
+        assert browser.cookies[MEDIATION_COOKIE] == mine
 
         # The current session goes on; a cross-site form cannot switch it.
         assert (await browser.get("/")).status_code == 200
@@ -259,12 +261,12 @@ async def test_a_link_with_another_persons_token_asks_before_switching(stack: St
             "/console/switch", data=form, headers={"Origin": "http://evil.example"}
         )
         assert (cross_site.status_code, cross_site.json()["error"]) == (403, "cross_site")
-        assert browser.cookies[COOKIE] == mine
+        assert browser.cookies[MEDIATION_COOKIE] == mine
 
         confirmed = await browser.post("/console/switch", data=form, headers={"Origin": mediation})
         assert confirmed.status_code == 303, confirmed.text
         assert confirmed.headers["location"] == f"/?unit={JIANGHE}"
-        assert browser.cookies[COOKIE] == theirs
+        assert browser.cookies[MEDIATION_COOKIE] == theirs
 
 
 async def test_a_link_with_ones_own_identity_just_renews_the_token(stack: Stack) -> None:
@@ -279,7 +281,7 @@ async def test_a_link_with_ones_own_identity_just_renews_the_token(stack: Stack)
         page = await browser.get("/supervisor/metrics", params={"token": newer})
         assert page.status_code == 200
         assert 'id="switch-confirm"' not in page.text
-        assert browser.cookies[COOKIE] == newer
+        assert browser.cookies[MEDIATION_COOKIE] == newer
 
 
 async def test_the_operator_console_asks_too_and_switches_on_confirmation(stack: Stack) -> None:
@@ -290,8 +292,8 @@ async def test_the_operator_console_asks_too_and_switches_on_confirmation(stack:
         assert (await browser.get("/", params={"token": mine})).status_code == 200
         asked = await browser.get("/", params={"token": theirs})
         assert 'id="switch-confirm"' in asked.text
-        assert browser.cookies[COOKIE] == mine
+        assert browser.cookies[INTAKE_COOKIE] == mine
         form = {"token": theirs, "next": "/"}
         confirmed = await browser.post("/console/switch", data=form, headers={"Origin": intake})
         assert confirmed.status_code == 303, confirmed.text
-        assert browser.cookies[COOKIE] == theirs
+        assert browser.cookies[INTAKE_COOKIE] == theirs

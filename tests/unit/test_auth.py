@@ -3,7 +3,15 @@ from datetime import timedelta
 import pytest
 from starlette.requests import Request
 
-from services.auth import AuthError, AuthSettings, Role, issue_token, token_of, verify_token
+from services.auth import (
+    AuthError,
+    AuthSettings,
+    Role,
+    issue_token,
+    session_cookie,
+    token_of,
+    verify_token,
+)
 
 JIANGHE = "hanyin-shuangru-jianghe"
 K1 = AuthSettings(auth_keys="k1:first-secret-of-enough-length-0001")
@@ -70,9 +78,36 @@ def _request(method: str, headers: dict[str, str]) -> Request:
     return Request({"type": "http", "method": method, "headers": raw, "query_string": b""})
 
 
-def test_the_cookie_counts_for_reads_only_so_no_cross_site_form_can_act() -> None:
-    cookie = {"cookie": "tiaojie_token=abc"}
-    assert token_of(_request("GET", cookie)) == "abc"
-    assert token_of(_request("POST", cookie)) is None
-    assert token_of(_request("POST", {**cookie, "authorization": "Bearer xyz"})) == "xyz"
-    assert token_of(_request("GET", {"authorization": "Basic abc"})) is None
+def test_the_cookie_counts_for_reads_and_for_changes_from_the_console_itself() -> None:
+    """SameSite does not tell one console from another (one host, other ports): a change
+    counts only with this origin, port included."""
+    name = session_cookie("intake")
+    cookie = {"cookie": f"{name}=abc", "host": "127.0.0.1:8081"}
+    assert token_of(_request("GET", cookie), name) == "abc"
+    assert token_of(_request("GET", cookie)) is None  # no cookie named: bearer only
+    assert token_of(_request("POST", cookie), name) is None
+    own = {**cookie, "origin": "http://127.0.0.1:8081"}
+    assert token_of(_request("POST", own), name) == "abc"
+    other_console = {**cookie, "origin": "http://127.0.0.1:8084"}
+    assert token_of(_request("POST", other_console), name) is None
+    fetched = {**cookie, "sec-fetch-site": "same-site"}
+    assert token_of(_request("POST", fetched), name) is None
+    assert token_of(_request("POST", {**cookie, "authorization": "Bearer xyz"}), name) == "xyz"
+    assert token_of(_request("GET", {"authorization": "Basic abc"}), name) is None
+
+
+def test_each_service_has_a_cookie_of_its_own() -> None:
+    names = {session_cookie(service) for service in ("intake", "router", "mediation", "notifier")}
+    assert len(names) == 4
+    assert session_cookie("notifier") == "tiaojie_session_notifier"
+    with pytest.raises(ValueError, match="service name"):
+        session_cookie("intake; Domain=evil.example")
+
+
+def test_a_session_token_names_its_account_and_when_it_began() -> None:
+    token = issue_token(K1, subject="med-1", role=Role.MEDIATOR, unit_id="hanyin", user="li")
+    principal = verify_token(K1, token)
+    assert (principal.user, principal.subject) == ("li", "med-1")
+    assert principal.generation == 0
+    issued = verify_token(K1, issue_token(K1, subject="x", role=Role.ADMIN, unit_id="hanyin"))
+    assert issued.user is None

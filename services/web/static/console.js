@@ -78,21 +78,15 @@
   };
 })();
 
-// The caller's token: given once as `?token=...`, then kept in localStorage (the server keeps
-// it in a cookie for pages and live streams). Every fetch carries it as a bearer token.
+// Who is calling is the console's own cookie (HttpOnly: no script reads it): a signed-in
+// session, or a `?token=` link's token, which the server keeps there. The link's token is taken
+// out of the address bar, so it is neither bookmarked nor shown to whoever looks at the screen.
 (() => {
   const url = new URL(window.location.href);
-  const given = url.searchParams.get("token");
-  if (given) {
-    localStorage.setItem("tiaojie.token", given);
+  if (url.searchParams.has("token")) {
     url.searchParams.delete("token");
     window.history.replaceState(null, "", url.toString());
   }
-  const plainFetch = window.fetch.bind(window);
-  window.fetch = (resource, init = {}) => {
-    const token = localStorage.getItem("tiaojie.token");
-    const headers = new Headers(init.headers || {});
-    if (token && !headers.has("Authorization")) headers.set("Authorization", `Bearer ${token}`);
-    return plainFetch(resource, { ...init, headers });
-  };
+  // Consoles once kept the token here; a forgotten one must not outlive a sign-out.
+  localStorage.removeItem("tiaojie.token");
 })();
