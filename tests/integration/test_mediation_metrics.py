@@ -373,6 +373,7 @@ async def test_metrics_match_figures_computed_from_the_inputs(stack: Stack) -> N
     async with httpx.AsyncClient(auth=as_needed, timeout=30, limits=limits) as http:
         PERIOD.update(_days(_now(), 3, 2))
         mediation = stack.urls["mediation"]
+        towns_before = await towns_today(http, mediation)
         await publish_routed(stack.infra.kafka, [plan.routed for plan in plans])
 
         async def counted(field_name: str, total: int) -> bool:
@@ -436,24 +437,41 @@ async def test_metrics_match_figures_computed_from_the_inputs(stack: Stack) -> N
 
         for unit in ("hanyin", *TOWNS):
             await compare_unit(http, mediation, tallies, unit)
-        await settled(lambda: towns_counted_today(http, mediation, failing), "the towns' work")
+        await settled(
+            lambda: towns_counted_today(http, mediation, failing, towns_before), "the towns' work"
+        )
         by_day = await metrics(http, mediation, "hanyin", "day")
         assert sum(g["counts"]["assigned"] for g in by_day["groups"]) == N + len(rebounds)
 
 
-async def towns_counted_today(http: httpx.AsyncClient, url: str, failing: list[Plan]) -> bool:
-    """The towns' tier over today: the router dates its re-routes now, and what the towns do
-    may not be dated before them."""
+TOWN_COUNTS = ("assigned", "accepted", "resolved")
+
+
+async def towns_today(http: httpx.AsyncClient, url: str) -> dict[str, dict[str, int]]:
+    """The towns' own tier over today: the router dates its re-routes now, and what the towns
+    do may not be dated before them."""
     today = _days(datetime.now(UTC), 1, 1)
+    found = {}
     for town in TOWNS:
-        moved_up = [plan for plan in failing if plan.town == town]
-        resolved = sum(plan.kind == "fail_then_resolve" for plan in moved_up)
-        wanted = {"assigned": len(moved_up), "accepted": resolved, "resolved": resolved}
         by_tier = await metrics(http, url, town, "tier", today)
         counts: dict[str, int] = next(
             (g["counts"] for g in by_tier["groups"] if g["key"] == "town"), {}
         )
-        if {name: counts.get(name, 0) for name in wanted} != wanted:
+        found[town] = {name: int(counts.get(name, 0)) for name in TOWN_COUNTS}
+    return found
+
+
+async def towns_counted_today(
+    http: httpx.AsyncClient, url: str, failing: list[Plan], before: dict[str, dict[str, int]]
+) -> bool:
+    """What this test's failures added to the towns' tier today (other tests share the day)."""
+    now = await towns_today(http, url)
+    for town in TOWNS:
+        moved_up = [plan for plan in failing if plan.town == town]
+        resolved = sum(plan.kind == "fail_then_resolve" for plan in moved_up)
+        wanted = {"assigned": len(moved_up), "accepted": resolved, "resolved": resolved}
+        added = {name: now[town][name] - before[town][name] for name in TOWN_COUNTS}
+        if added != wanted:
             return False
     return True
 
