@@ -254,6 +254,17 @@ class CaseReopened(CaseEvent):
     rebound_dispute_id: str = Field(description="The new report that reopened the case.")
 
 
+class CaseReassigned(CaseEvent):
+    """A supervisor or the unit's lead handed the open case to another of the unit's mediators
+    (`mediator_id`); the case's sealed contacts are theirs to open from now on."""
+
+    event_type: Literal["CaseReassigned"] = "CaseReassigned"
+    mediator_id: str = Field(description="Mediator holding the case from now on.")
+    previous_mediator_id: str | None = Field(description="Mediator who held it before.")
+    by: str = Field(description="Who reassigned it.")
+    routing_seq: int = Field(ge=1, description="Routing the case is at.")
+
+
 class CaseEscalationRequested(CaseEvent):
     """Mediation asks the router to move the case one tier up."""
 
@@ -275,6 +286,7 @@ LifecycleEvent = Annotated[
     | AgreementFollowedUp
     | ReturnVisitRecorded
     | CaseReopened
+    | CaseReassigned
     | CaseEscalationRequested,
     Field(discriminator="event_type"),
 ]

@@ -17,6 +17,7 @@ from contracts.events import (
     CaseAssigned,
     CaseEscalationRequested,
     CaseFailed,
+    CaseReassigned,
     CaseReferred,
     CaseReopened,
     CaseResolved,
@@ -29,6 +30,7 @@ from contracts.events import (
     RoutingStep,
     deterministic_event_id,
 )
+from contracts.ids import is_within
 from contracts.vocabulary import (
     AgreementForm,
     AlertKind,
@@ -62,6 +64,7 @@ MEDIATOR_ACTIONS = (
 
 
 WHY_REFUSED = {
+    "already_assigned": "it is assigned to that mediator already",
     "awaiting_reroute": "waiting for the router to move it one tier up",
     "busy": "changed by someone else at the same time; try again",
     "no_deadline_passed": "no deadline passed",
@@ -81,6 +84,18 @@ class IllegalTransitionError(Exception):
         self.why = why
         detail = f": {WHY_REFUSED[why]}" if why else ""
         super().__init__(f"cannot {action} a case in state {state.value}{detail}")
+
+
+class NotAssignedError(Exception):
+    """A mediator acting on a case another mediator holds: only a reassignment moves it."""
+
+    def __init__(self, action: str, mediator_id: str, assigned_to: str) -> None:
+        super().__init__(
+            f"cannot {action}: the case is assigned to {assigned_to}, not {mediator_id}"
+        )
+        self.action = action
+        self.mediator_id = mediator_id
+        self.assigned_to = assigned_to
 
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -222,6 +237,17 @@ class RecordVisit:
 
 
 @dataclass(frozen=True)
+class Reassign:
+    """A supervisor, or the unit's lead, hands an open case to another of the unit's mediators;
+    the case's contacts go with it (only the assignee opens them)."""
+
+    mediator_id: str
+    by: str
+    at: datetime
+    action = "reassign"
+
+
+@dataclass(frozen=True)
 class Reopen:
     """A new report of a resolved dispute (a rebound) reopens the case."""
 
@@ -248,7 +274,7 @@ class CheckDeadlines:
 
 MediatorCommand = Accept | HoldSession | Resolve | Fail | Refer | Withdraw | FollowUp | RecordVisit
 """What a mediator does, dated by them (`at`)."""
-Command = MediatorCommand | Reopen | Reroute | CheckDeadlines
+Command = MediatorCommand | Reassign | Reopen | Reroute | CheckDeadlines
 
 
 # ---- what is allowed --------------------------------------------------------------------------
@@ -267,6 +293,7 @@ def _allows(case: Case, action: str) -> bool:
         "follow_up": lambda c: c.state is S.RESOLVED and not c.followed_up,
         "visit": lambda c: c.state is S.RESOLVED and not c.visited,
         "reopen": lambda c: c.state is S.RESOLVED,
+        "reassign": lambda c: c.state in OPEN and not c.awaiting_reroute,
     }
     return rules[action](case)
 
@@ -276,10 +303,44 @@ def allowed_actions(case: Case) -> list[str]:
     return [action for action in MEDIATOR_ACTIONS if _allows(case, action)]
 
 
+def reassignable(case: Case) -> bool:
+    """An open case not on its way up a tier may change hands."""
+    return _allows(case, "reassign")
+
+
 def _require(case: Case, action: str) -> None:
     if not _allows(case, action):
         why = "awaiting_reroute" if case.awaiting_reroute else None
         raise IllegalTransitionError(action, case.state, allowed_actions(case), why)
+
+
+# ---- who holds the case -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks, as their token says: subject, role and unit."""
+
+    subject: str
+    role: str
+    unit_id: str
+
+
+def check_owner(case: Case, action: str, mediator_id: str) -> None:
+    """A case assigned to a mediator is acted on by that mediator alone; one without a
+    mediator is taken by whoever of the unit accepts it first."""
+    if case.mediator_id is not None and case.mediator_id != mediator_id:
+        raise NotAssignedError(action, mediator_id, case.mediator_id)
+
+
+def may_reassign(case: Case, actor: Actor, lead_id: str | None) -> bool:
+    """Supervisors of the unit's subtree (the unit or any unit above it), and the unit's lead
+    mediator (`lead_id`: the first of its mediators by id), hand a case to someone else."""
+    if actor.role == "supervisor":
+        return is_within(case.unit_id, actor.unit_id)
+    if actor.role == "mediator":
+        return actor.unit_id == case.unit_id and lead_id is not None and actor.subject == lead_id
+    return False
 
 
 # ---- deadlines --------------------------------------------------------------------------------
@@ -363,6 +424,7 @@ TimelineEvent = Literal[
     "agreement_followed_up",
     "return_visit",
     "reopened",
+    "reassigned",
 ]
 """What a timeline entry records; the case page words each (`timeline.<event>`)."""
 
@@ -543,6 +605,29 @@ def _visit(case: Case, cmd: RecordVisit) -> Decision:
     return Decision((event,), {"visited": True, "satisfaction": cmd.satisfaction.value}, (entry,))
 
 
+def _reassign(case: Case, cmd: Reassign) -> Decision:
+    if cmd.mediator_id == case.mediator_id:
+        raise IllegalTransitionError(
+            "reassign", case.state, allowed_actions(case), "already_assigned"
+        )
+    event = CaseReassigned(
+        **_envelope(case, "reassigned", cmd.at),
+        mediator_id=cmd.mediator_id,
+        previous_mediator_id=case.mediator_id,
+        by=cmd.by,
+        routing_seq=case.routing_seq,
+    )
+    entry = _entry(
+        case,
+        "reassigned",
+        cmd.at,
+        mediator_id=cmd.mediator_id,
+        previous_mediator_id=case.mediator_id,
+        by=cmd.by,
+    )
+    return Decision((event,), {"mediator_id": cmd.mediator_id}, (entry,))
+
+
 def _alert(
     case: Case,
     kind: AlertKind,
@@ -699,6 +784,7 @@ _HANDLERS: dict[type[Any], Callable[[Case, Any], Decision]] = {
     Withdraw: _withdraw,
     FollowUp: _follow_up,
     RecordVisit: _visit,
+    Reassign: _reassign,
     Reopen: _reopen,
     Reroute: _reroute,
     CheckDeadlines: _check_deadlines,
@@ -729,6 +815,8 @@ def check_dated(case: Case, at: datetime, dating: Dating) -> None:
 def decide(case: Case, command: Command, dating: Dating | None = None) -> Decision:
     """Apply one command to the case: the events it causes and the changes to store. With
     `dating`, a mediator's action is dated only where `check_dated` allows."""
+    if isinstance(command, MediatorCommand):
+        check_owner(case, command.action, command.mediator_id)
     if command.action not in _CHECKED_HERE:
         _require(case, command.action)
     if dating is not None and isinstance(command, MediatorCommand):

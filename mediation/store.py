@@ -11,6 +11,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.vocabulary import CaseState
+from mediation.models import QUEUE_PROJECTION
 from services.mongo import Document, insert_new
 
 CASES = "cases"
@@ -79,8 +80,7 @@ class MongoCaseStore:
         query: Document = {"unit_id": unit_id, "state": {"$in": [s.value for s in states]}}
         if mediator_id is not None:
             query["mediator_id"] = mediator_id
-        projection = {"dispute": 0, "timeline": 0, "trace": 0, "outbox": 0}
-        cursor = self._cases.find(query, projection=projection)
+        cursor = self._cases.find(query, projection=QUEUE_PROJECTION)
         cursor = cursor.sort([("priority_rank", DESCENDING), ("due_at", ASCENDING)])
         return await cursor.limit(limit).to_list()
 

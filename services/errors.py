@@ -43,6 +43,9 @@ class Refusal(StrEnum):
     UNAVAILABLE = "unavailable"
     SWITCH_IDENTITY = "switch_identity"
     CROSS_SITE = "cross_site"
+    ASSIGNED_TO_OTHER = "assigned_to_other"
+    MAY_NOT_REASSIGN = "may_not_reassign"
+    MEDIATOR_HOLDS_CASES = "mediator_holds_cases"
 
 
 class FieldProblem(StrEnum):
@@ -70,6 +73,7 @@ class FieldProblem(StrEnum):
     BODY_TOO_LARGE = "body_too_large"
     KEY_REUSED = "key_reused"
     WEBHOOK_TARGET_REFUSED = "webhook_target_refused"
+    MEDIATOR_NOT_OF_UNIT = "mediator_not_of_unit"
 
 
 def problem(code: FieldProblem, message: str, **params: Any) -> PydanticCustomError:

@@ -15,6 +15,7 @@ from starlette.requests import Request
 
 from services.auth import Principal, SwitchAsked, describe
 from services.errors import Refused
+from services.web.county_time import county_zone, input_value, shown
 from services.web.i18n import Translator, pick_language
 from services.web.switch import SWITCH_PATH, without_token
 
@@ -44,6 +45,10 @@ class Pages:
         )
         self._console = console
         self.links = links or ConsoleLinks()
+        # Every time shown or pre-filled is the county's wall clock (TIAOJIE_TIME_ZONE).
+        self.zone = county_zone()
+        self._env.filters["local"] = lambda value: shown(value, self.zone)
+        self._env.filters["local_input"] = lambda value: input_value(value, self.zone)
 
     def install(self, app: FastAPI) -> None:
         """The shared assets, and refusals of the console's pages shown as pages."""
@@ -102,6 +107,7 @@ class Pages:
             links=self.links,
             static=STATIC_PATH,
             path=request.url.path,
+            time_zone=self.zone.key,
             **context,
         )
         response = HTMLResponse(html, status_code=status_code)
