@@ -265,6 +265,16 @@ class CaseReassigned(CaseEvent):
     routing_seq: int = Field(ge=1, description="Routing the case is at.")
 
 
+class ReportJoined(CaseEvent):
+    """A report of a dispute whose rebound chain is still open (`case_id` is the report's own
+    id) joined the chain's open case `joined_to` instead of opening a case of its own."""
+
+    event_type: Literal["ReportJoined"] = "ReportJoined"
+    joined_to: str = Field(description="The chain's open case the report was added to.")
+    rebound_of: str = Field(description="The resolved case the report is a rebound of.")
+    tracking_number: str = Field(description="Tracking number of the joined report.")
+
+
 class CaseEscalationRequested(CaseEvent):
     """Mediation asks the router to move the case one tier up."""
 
@@ -287,6 +297,7 @@ LifecycleEvent = Annotated[
     | ReturnVisitRecorded
     | CaseReopened
     | CaseReassigned
+    | ReportJoined
     | CaseEscalationRequested,
     Field(discriminator="event_type"),
 ]

@@ -26,6 +26,7 @@ from contracts.events import (
     Dispute,
     Event,
     MediationSessionHeld,
+    ReportJoined,
     ReturnVisitRecorded,
     RoutingStep,
     deterministic_event_id,
@@ -67,6 +68,7 @@ WHY_REFUSED = {
     "already_assigned": "it is assigned to that mediator already",
     "awaiting_reroute": "waiting for the router to move it one tier up",
     "busy": "changed by someone else at the same time; try again",
+    "joined": "the report joined this case already",
     "no_deadline_passed": "no deadline passed",
     "stale_routing": "stale routing",
 }
@@ -150,6 +152,8 @@ class Case:
     started_at: datetime | None = None
     last_entry_at: datetime | None = None
     """When the latest timeline entry happened: nothing recorded later may be dated before."""
+    joined: tuple[str, ...] = ()
+    """Reports of the same dispute that joined this open case (rebounds while it was open)."""
 
     @property
     def place_id(self) -> str:
@@ -257,6 +261,15 @@ class Reopen:
 
 
 @dataclass(frozen=True)
+class JoinReport:
+    """Another rebound of the dispute while its chain has this case open: the report joins
+    it instead of opening a parallel case."""
+
+    report: CaseRouted
+    action = "join_report"
+
+
+@dataclass(frozen=True)
 class Reroute:
     """The router placed the case again (one tier up, after an escalation)."""
 
@@ -274,7 +287,7 @@ class CheckDeadlines:
 
 MediatorCommand = Accept | HoldSession | Resolve | Fail | Refer | Withdraw | FollowUp | RecordVisit
 """What a mediator does, dated by them (`at`)."""
-Command = MediatorCommand | Reassign | Reopen | Reroute | CheckDeadlines
+Command = MediatorCommand | Reassign | Reopen | JoinReport | Reroute | CheckDeadlines
 
 
 # ---- what is allowed --------------------------------------------------------------------------
@@ -294,6 +307,7 @@ def _allows(case: Case, action: str) -> bool:
         "visit": lambda c: c.state is S.RESOLVED and not c.visited,
         "reopen": lambda c: c.state is S.RESOLVED,
         "reassign": lambda c: c.state in OPEN and not c.awaiting_reroute,
+        "join_report": lambda c: c.state in OPEN,
     }
     return rules[action](case)
 
@@ -425,6 +439,7 @@ TimelineEvent = Literal[
     "return_visit",
     "reopened",
     "reassigned",
+    "rebound_joined",
 ]
 """What a timeline entry records; the case page words each (`timeline.<event>`)."""
 
@@ -678,6 +693,45 @@ def _reopen(case: Case, cmd: Reopen) -> Decision:
     return Decision((reopened, alert), _moved(case, S.REOPENED), (entry,))
 
 
+def _join_report(case: Case, cmd: JoinReport) -> Decision:
+    report = cmd.report
+    rebound_of = report.rebound_of or case.case_id
+    if report.case_id in case.joined:
+        raise IllegalTransitionError("join_report", case.state, allowed_actions(case), "joined")
+    joined = ReportJoined(
+        event_id=deterministic_event_id(report.case_id, "joined", case.case_id),
+        occurred_at=report.occurred_at,
+        correlation_id=report.correlation_id,
+        case_id=report.case_id,
+        tier=case.tier,
+        unit_id=case.unit_id,
+        mediator_id=case.mediator_id,
+        joined_to=case.case_id,
+        rebound_of=rebound_of,
+        tracking_number=report.dispute.tracking_number,
+        **case_facts(case),
+    )
+    alert = _alert(
+        case,
+        AlertKind.REBOUND,
+        report.case_id,
+        report.occurred_at,
+        (AlertTitle.REBOUND, "纠纷反弹：已化解案件被再次反映 (rebound of a resolved case)"),
+        rebound_dispute_id=report.case_id,
+        resolved_by_unit=case.unit_id,
+    )
+    entry = _entry(
+        case,
+        "rebound_joined",
+        report.occurred_at,
+        rebound_dispute_id=report.case_id,
+        rebound_tracking_number=report.dispute.tracking_number,
+        rebound_of=rebound_of,
+    )
+    changes = {"joined_reports": [*case.joined, report.case_id]}
+    return Decision((joined, alert), changes, (entry,))
+
+
 def _check_deadlines(case: Case, cmd: CheckDeadlines) -> Decision:
     pending = [] if case.awaiting_reroute else _pending_deadlines(case, case.state, case.breaches)
     passed = [reason for due, reason in pending if due <= cmd.at]
@@ -786,6 +840,7 @@ _HANDLERS: dict[type[Any], Callable[[Case, Any], Decision]] = {
     RecordVisit: _visit,
     Reassign: _reassign,
     Reopen: _reopen,
+    JoinReport: _join_report,
     Reroute: _reroute,
     CheckDeadlines: _check_deadlines,
 }

@@ -105,6 +105,7 @@ def case_of(document: dict[str, Any]) -> Case:
         origin_tier=Tier(document["origin_tier"]) if document.get("origin_tier") else None,
         started_at=_utc(document["started_at"]) if document.get("started_at") else None,
         last_entry_at=_last_entry_at(document.get("timeline", ())),
+        joined=tuple(document.get("joined_reports", ())),
     )
 
 

@@ -207,6 +207,9 @@ class CaseService:
     async def reopen(self, case_id: str, rebound_dispute_id: str, at: datetime) -> bool:
         return await self.apply_system(case_id, lifecycle.Reopen(rebound_dispute_id, at))
 
+    async def join(self, case_id: str, report: CaseRouted) -> bool:
+        return await self.apply_system(case_id, lifecycle.JoinReport(report))
+
     async def sweep_deadlines(self, limit: int = 100, lookback_s: float | None = None) -> int:
         """Escalate every case whose deadline passed. Replicas race on the same cases; the
         conditional update lets exactly one of them record each breach and announce it."""

@@ -26,6 +26,7 @@ from contracts.events import (
     CaseRouted,
     CaseWithdrawn,
     Dispute,
+    ReportJoined,
 )
 from contracts.vocabulary import Tier
 from router.policy import Policy
@@ -185,6 +186,8 @@ class ReadModels:
             self.load.reopened(event.case_id, event.mediator_id)
         elif isinstance(event, CaseReassigned):
             self.load.reassigned(event.case_id, event.routing_seq, event.mediator_id)
+        elif isinstance(event, ReportJoined):
+            self.load.closed(event.case_id)  # routed as a case, joined another instead
         elif isinstance(event, CLOSING):
             seq = event.routing_seq if isinstance(event, CaseEscalationRequested) else None
             self.load.closed(event.case_id, seq)

@@ -611,6 +611,8 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
     "done.visit": ("回访已记录", "Return visit recorded"),
     "done.reassign": ("已改派", "Reassigned"),
     "timeline.reassigned": ("改派承办人", "Reassigned"),
+    "timeline.rebound_joined": ("同一纠纷再次反映，并入本案", "Reported again: joined this case"),
+    "why.joined": ("；该反映已并入本案", "; the report joined this case already"),
 }
 
 

@@ -48,17 +48,24 @@ def as_supervisor(unit_id: str) -> dict[str, str]:
     return bearer(token(Role.SUPERVISOR, unit_id, f"supervisor-{unit_id}"))
 
 
-async def file_case(
+async def report(
     stack: Stack, village: str = JIANGHE, phone: str | None = None, **overrides: Any
-) -> dict[str, Any]:
-    """Reported at intake, routed by the router, stored by mediation: the case as it stands."""
+) -> str:
+    """Reported at intake: the dispute id."""
     party = {"name": "李四", "phone": phone or a_phone(), "village_id": village}
     body = hotline_body(village_id=village, parties=[party], **overrides)
     async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
         answer = await client.post(f"{stack.urls['intake']}/v1/disputes", json=body)
-        assert answer.status_code == 202, answer.text
-        case_id = answer.json()["dispute_id"]
-        return await stored_case(stack, case_id)
+    assert answer.status_code == 202, answer.text
+    dispute_id: str = answer.json()["dispute_id"]
+    return dispute_id
+
+
+async def file_case(
+    stack: Stack, village: str = JIANGHE, phone: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Reported at intake, routed by the router, stored by mediation: the case as it stands."""
+    return await stored_case(stack, await report(stack, village, phone, **overrides))
 
 
 async def stored_case(stack: Stack, case_id: str) -> dict[str, Any]:
@@ -150,7 +157,8 @@ async def test_a_colleague_is_refused_by_name_until_a_supervisor_reassigns(
     assert (body["error"], body["params"]["assigned_to"]) == ("assigned_to_other", holder)
     assert holder in body["message"]
     html = await page(stack, f"/cases/{case_id}", as_mediator(colleague))
-    assert 'id="not-yours"' in html and 'id="do-accept"' not in html
+    assert 'id="not-yours"' in html
+    assert 'id="do-accept"' not in html
     assert 'id="open-contacts"' not in html
     assert (await contacts(stack, case_id, colleague)).status_code == 403
     assert (await stored_case(stack, case_id))["state"] == "assigned"
@@ -180,7 +188,8 @@ async def test_a_colleague_is_refused_by_name_until_a_supervisor_reassigns(
 
     audit = mongo[stack.database]["audit"]
     reassigned = await audit.find_one({"action": "case.reassign", "case_id": case_id})
-    assert reassigned is not None and reassigned["details"]["mediator_id"] == colleague
+    assert reassigned is not None
+    assert reassigned["details"]["mediator_id"] == colleague
 
 
 async def test_the_units_lead_reassigns_and_no_other_mediator_does(stack: Stack) -> None:
@@ -281,6 +290,19 @@ async def test_a_duplicate_and_a_rebound_are_marked_with_links_on_the_case_and_q
         queue, rebound["case_id"]
     )
 
+    # Reported once more while the chain is open: it joins the open case, no third one opens.
+    again_id = await report(stack, phone=phone)
+
+    async def joined() -> bool:
+        chain = await stored_case(stack, rebound["case_id"])
+        return any(e.get("rebound_dispute_id") == again_id for e in chain["timeline"])
+
+    await eventually(joined, what="the new report joining the open rebound case")
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
+        alone = await client.get(f"{stack.urls['mediation']}/v1/cases/{again_id}")
+    assert alone.status_code == 404
+    assert (await stored_case(stack, first["case_id"]))["state"] == "reopened"
+
 
 async def _rebound_of(stack: Stack, phone: str, resolved_id: str) -> dict[str, Any]:
     async def routed_as_rebound() -> dict[str, Any] | None:
@@ -305,7 +327,9 @@ async def test_names_risks_and_the_unit_picker_are_a_persons_words(stack: Stack)
     holder = case["mediator_id"]
     html = await page(stack, f"/cases/{case['case_id']}", as_mediator(holder))
     unit_cell = re.search(r'<dd id="unit"[^>]*>([^<]+)</dd>', html)
-    assert unit_cell is not None and "江河村" in unit_cell[1] and JIANGHE not in unit_cell[1]
+    assert unit_cell is not None
+    assert "江河村" in unit_cell[1]
+    assert JIANGHE not in unit_cell[1]
     assert 'data-flag="violence_threat"' in html
     assert TEXT["risk.violence_threat"][0] in html
     assert TEXT["action.accept"][0] in html
@@ -321,5 +345,6 @@ async def test_names_risks_and_the_unit_picker_are_a_persons_words(stack: Stack)
     offered = re.findall(
         r'<option value="([^"]+)"', town.split('id="unit"')[1].split("</select>")[0]
     )
-    assert "hanyin-shuangru" in offered and JIANGHE in offered
+    assert "hanyin-shuangru" in offered
+    assert JIANGHE in offered
     assert all(unit.startswith("hanyin-shuangru") for unit in offered)

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from contracts.events import CaseReassigned
+from contracts.events import AlertRaised, CaseReassigned, ReportJoined
 from contracts.vocabulary import CaseState
 from mediation import lifecycle as lc
 from mediation.models import case_document, case_of
@@ -82,3 +82,29 @@ def test_who_may_reassign(actor: lc.Actor, allowed: bool) -> None:
 
 def test_no_lead_without_mediators() -> None:
     assert not lc.may_reassign(held_case(), lc.Actor(LEAD, "mediator", UNIT), lead_id=None)
+
+
+# ---- another rebound while the chain is open joins it -----------------------------------------
+
+
+def test_a_report_joins_an_open_case_once_and_alerts_supervisors() -> None:
+    report = routed(occurred_at=NOW)
+    chain_case = held_case(S.IN_MEDIATION)
+    decision = lc.decide(chain_case, lc.JoinReport(report))
+    joined, alert = decision.events
+    assert isinstance(joined, ReportJoined)
+    assert isinstance(alert, AlertRaised)
+    assert (joined.case_id, joined.joined_to) == (report.case_id, chain_case.case_id)
+    assert decision.changes == {"joined_reports": [report.case_id]}
+    assert decision.timeline[0]["event"] == "rebound_joined"
+    assert decision.timeline[0]["rebound_tracking_number"] == report.dispute.tracking_number
+    again = replace(chain_case, joined=(report.case_id,))
+    with pytest.raises(lc.IllegalTransitionError) as refused:
+        lc.decide(again, lc.JoinReport(report))
+    assert refused.value.why == "joined"
+
+
+@pytest.mark.parametrize("state", [S.RESOLVED, S.FAILED, S.REFERRED, S.WITHDRAWN])
+def test_a_closed_case_is_joined_by_nothing(state: CaseState) -> None:
+    with pytest.raises(lc.IllegalTransitionError):
+        lc.decide(held_case(state), lc.JoinReport(routed(occurred_at=NOW)))
