@@ -342,8 +342,8 @@ def create_router(
         by: Annotated[Literal["tier", "channel", "category", "day", "unit"] | None, Query()] = None,
     ) -> dict[str, Any]:
         """Figures for the unit's whole subtree over [from, to] (China calendar days), overall
-        and grouped `by` one dimension (`unit` = its child units). Median and p90 are the
-        upper edge of the histogram bucket holding them."""
+        and grouped `by` one dimension (`unit` = its child units). Median and p90 hours to
+        resolution are measured from the stored durations (to 0.01 h)."""
         require_read(caller, unit)
         documents = await metrics.documents(unit, start, end, children=by == "unit")
         summary = summarise(documents, unit, by)

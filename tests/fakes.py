@@ -123,6 +123,8 @@ class InMemoryMetricsStore:
                 continue
             stored = self.counters.get(doc_id, {**item.keys, "c": Counter()})
             document = {**stored, "c": Counter(stored["c"])}
+            if item.durations:
+                document["ttr_h"] = [*stored.get("ttr_h", []), *item.durations]
             for name, value in item.inc.items():
                 if not value:
                     continue
