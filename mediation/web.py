@@ -4,6 +4,7 @@ metrics page, rendered by mediation from its own store."""
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -19,7 +20,8 @@ from mediation.service import unit_lead
 from mediation.store import CaseStore
 from services.auth import AuthSettings, Principal, Role, console_caller, keep_token, require_read
 from services.jurisdiction import Jurisdiction
-from services.web.i18n import ZH, pick_language
+from services.web.county_time import shown
+from services.web.i18n import ZH, Translator, pick_language
 from services.web.render import Pages
 from services.web.switch import switch_router
 
@@ -77,12 +79,43 @@ def _namer(registry: Registry, chinese: bool) -> Any:
     return unit_name
 
 
-def _mediator_namer(jurisdiction: Jurisdiction) -> Any:
+UNIT_FACTS = frozenset(
+    {"village_id", "grid_id", "place", "party_villages", "towns", "from_unit_id"}
+)
+"""Routing facts that hold unit ids: a person reads the units' names."""
+TIME_FACTS = frozenset({"reported_at", "requested_at"})
+
+
+def _fact_wording(translate: Translator, unit_name: Any, mediator_name: Any, zone: ZoneInfo) -> Any:
+    """A routing fact as a person reads it: units and mediators by name, times on the
+    county's clock, the rest as the translation table words it."""
+
+    def fact(name: str, value: Any) -> str:
+        if name in UNIT_FACTS and value:
+            names = [unit_name(v) for v in value] if isinstance(value, list) else unit_name(value)
+            return translate.fact(name, names)
+        if name in TIME_FACTS and isinstance(value, str) and value:
+            return translate.fact(name, shown(value, zone))
+        if name == "mediator_id" and value:
+            return translate.fact(name, mediator_name(value))
+        if name == "mediator_loads" and isinstance(value, list):
+            pairs = (str(item).rpartition("=") for item in value)
+            return translate.fact(name, [f"{mediator_name(m)} {n}" for m, _, n in pairs])
+        return translate.fact(name, value)
+
+    return fact
+
+
+def _mediator_namer(jurisdiction: Jurisdiction, *, with_id: bool = True) -> Any:
+    """A mediator by name (with their id where two may share a name), as listed now."""
+
     def mediator_name(mediator_id: str | None) -> str:
         if not mediator_id:
             return ""
         mediator = jurisdiction.current.mediators.get(mediator_id)
-        return f"{mediator.name}（{mediator_id}）" if mediator else mediator_id
+        if mediator is None:
+            return mediator_id
+        return f"{mediator.name}（{mediator_id}）" if with_id else mediator.name
 
     return mediator_name
 
@@ -164,6 +197,10 @@ def create_console(
         # A mediator acts as themselves; others see whom the page would act as.
         acting = caller.subject if caller.role is Role.MEDIATOR else mediator or view.mediator_id
         colleagues = jurisdiction.current.mediators_of(view.unit_id)
+        language = pick_language(request)
+        unit_name, mediator_name = _namer(registry, language == ZH), _mediator_namer(jurisdiction)
+        plain_name = _mediator_namer(jurisdiction, with_id=False)
+        fact = _fact_wording(Translator(language), unit_name, plain_name, pages.zone)
         return kept(
             request,
             pages.render(
@@ -177,8 +214,9 @@ def create_console(
                 now=datetime.now(UTC),
                 done=done if done in DONE else None,
                 colleagues=[m for m in colleagues if m.id != view.mediator_id],
-                mediator_name=_mediator_namer(jurisdiction),
-                unit_name=_namer(registry, pick_language(request) == ZH),
+                mediator_name=mediator_name,
+                unit_name=unit_name,
+                fact=fact,
                 **_roles_on(document, caller, jurisdiction),
             ),
         )

@@ -330,6 +330,10 @@ async def test_names_risks_and_the_unit_picker_are_a_persons_words(stack: Stack)
     assert unit_cell is not None
     assert "江河村" in unit_cell[1]
     assert JIANGHE not in unit_cell[1]
+    trace = html.split('id="trace"')[1].split("</table>")[0]
+    assert "江河村" in trace
+    assert JIANGHE not in trace  # routing facts name units and mediators, not ids
+    assert not re.search(r"\d\d:\d\d:\d\d\.\d+", trace)  # nor microseconds
     assert 'data-flag="violence_threat"' in html
     assert TEXT["risk.violence_threat"][0] in html
     assert TEXT["action.accept"][0] in html
