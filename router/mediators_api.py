@@ -58,7 +58,6 @@ def _holds_cases(unit_id: str, holding: dict[str, list[str]]) -> Refused:
         unit_id=unit_id,
         mediator_ids=mediator_ids,
         case_ids=case_ids,
-        holding=holding,
     )
 
 
