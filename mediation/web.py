@@ -130,6 +130,7 @@ def _roles_on(document: dict[str, Any], caller: Principal, jurisdiction: Jurisdi
     lead = unit_lead(jurisdiction, case.unit_id)
     return {
         "holder": holder,
+        "may_act": holder or (is_mediator and case.mediator_id is None),
         "not_yours": is_mediator and case.mediator_id is not None and not holder,
         "may_reassign": lc.reassignable(case) and lc.may_reassign(case, actor, lead),
     }

@@ -589,6 +589,10 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
         "此案件由 {name} 承办。如需转办，请督办人员或本组织负责人改派。",
         "This case is assigned to {name}. A supervisor or the unit's lead may reassign it.",
     ),
+    "mediator.only_mediators": (
+        "案件由本调解组织的调解员办理",
+        "The unit's mediators act on its cases",
+    ),
     "mediator.contacts": ("当事人联系方式", "Parties' contacts"),
     "mediator.open_contacts": ("查看联系方式（将记入审计）", "Open contacts (audited)"),
     "mediator.reassign": ("改派", "Reassign"),
