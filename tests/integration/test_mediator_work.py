@@ -231,21 +231,21 @@ async def test_a_mediator_holding_open_cases_is_not_removed_until_they_are_reass
             )
 
         without_holder = [m for m in roster if m["id"] != holder]
-        refused = await put(without_holder)
-        assert refused.status_code == 409, refused.text
-        body = refused.json()
-        assert body["error"] == "mediator_holds_cases"
-        assert body["params"]["case_ids"] == [case_id]
-        assert body["params"]["mediator_ids"] == [holder]
-        assert case_id in body["detail"]
-
-        moved = await reassign(stack, case_id, other, as_supervisor("hanyin-puxi"))
-        assert moved.status_code == 200, moved.text
-
-        async def removed() -> bool:
-            return (await put(without_holder)).status_code == 200
-
         try:
+            refused = await put(without_holder)
+            assert refused.status_code == 409, refused.text
+            body = refused.json()
+            assert body["error"] == "mediator_holds_cases"
+            assert body["params"]["case_ids"] == [case_id]
+            assert body["params"]["mediator_ids"] == [holder]
+            assert case_id in body["detail"]
+
+            moved = await reassign(stack, case_id, other, as_supervisor("hanyin-puxi"))
+            assert moved.status_code == 200, moved.text
+
+            async def removed() -> bool:
+                return (await put(without_holder)).status_code == 200
+
             # The router reads the reassignment off the lifecycle topic.
             await eventually(removed, what="the router seeing the case change hands")
             without_other = [m for m in roster if m["id"] != other]
