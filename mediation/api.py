@@ -111,7 +111,7 @@ def _assigned_to_other(guard: Guard, error: lc.NotAssignedError) -> JSONResponse
 
 
 async def _reassign(
-    guard: Guard, caller: Principal, case_id: str, mediator_id: str
+    guard: Guard, caller: Principal, case_id: str, unit_id: str, mediator_id: str
 ) -> ActionResult | JSONResponse:
     actor = lc.Actor(caller.subject, caller.role.value, caller.unit_id)
     try:
@@ -119,7 +119,9 @@ async def _reassign(
     except CaseNotFoundError:
         return _not_found(case_id)
     except NotReassignerError as error:
-        await guard.audit.record(caller, "case.reassign", outcome="denied", case_id=case_id)
+        await guard.audit.record(
+            caller, "case.reassign", outcome="denied", case_id=case_id, unit_id=unit_id
+        )
         params = {"subject": error.subject, "unit_id": error.unit_id}
         return _refuse(403, Refusal.MAY_NOT_REASSIGN, str(error), **params)
     except NotOfUnitError as error:
@@ -136,7 +138,9 @@ async def _reassign(
     except lc.IllegalTransitionError as error:
         return _illegal(error)
     details = {"mediator_id": mediator_id}
-    await guard.audit.record(caller, "case.reassign", case_id=case_id, details=details)
+    await guard.audit.record(
+        caller, "case.reassign", case_id=case_id, unit_id=unit_id, details=details
+    )
     return result
 
 
@@ -301,7 +305,7 @@ def create_router(
         if document is None:
             return _not_found(case_id)
         require_read(caller, document["unit_id"])
-        return await _reassign(guard, caller, case_id, body.mediator_id)
+        return await _reassign(guard, caller, case_id, document["unit_id"], body.mediator_id)
 
     @router.get("/cases/{case_id}/contacts", response_model=None)
     async def contacts(caller: Caller, case_id: CaseId) -> dict[str, Any] | JSONResponse:

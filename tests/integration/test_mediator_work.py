@@ -190,6 +190,7 @@ async def test_a_colleague_is_refused_by_name_until_a_supervisor_reassigns(
     reassigned = await audit.find_one({"action": "case.reassign", "case_id": case_id})
     assert reassigned is not None
     assert reassigned["details"]["mediator_id"] == colleague
+    assert (reassigned["unit_id"], reassigned["outcome"]) == (JIANGHE, "allowed")
 
 
 async def test_the_units_lead_reassigns_and_no_other_mediator_does(stack: Stack) -> None:
