@@ -254,6 +254,27 @@ class CaseReopened(CaseEvent):
     rebound_dispute_id: str = Field(description="The new report that reopened the case.")
 
 
+class CaseReassigned(CaseEvent):
+    """A supervisor or the unit's lead handed the open case to another of the unit's mediators
+    (`mediator_id`); the case's sealed contacts are theirs to open from now on."""
+
+    event_type: Literal["CaseReassigned"] = "CaseReassigned"
+    mediator_id: str = Field(description="Mediator holding the case from now on.")
+    previous_mediator_id: str | None = Field(description="Mediator who held it before.")
+    by: str = Field(description="Who reassigned it.")
+    routing_seq: int = Field(ge=1, description="Routing the case is at.")
+
+
+class ReportJoined(CaseEvent):
+    """A report of a dispute whose rebound chain is still open (`case_id` is the report's own
+    id) joined the chain's open case `joined_to` instead of opening a case of its own."""
+
+    event_type: Literal["ReportJoined"] = "ReportJoined"
+    joined_to: str = Field(description="The chain's open case the report was added to.")
+    rebound_of: str = Field(description="The resolved case the report is a rebound of.")
+    tracking_number: str = Field(description="Tracking number of the joined report.")
+
+
 class CaseEscalationRequested(CaseEvent):
     """Mediation asks the router to move the case one tier up."""
 
@@ -275,6 +296,8 @@ LifecycleEvent = Annotated[
     | AgreementFollowedUp
     | ReturnVisitRecorded
     | CaseReopened
+    | CaseReassigned
+    | ReportJoined
     | CaseEscalationRequested,
     Field(discriminator="event_type"),
 ]

@@ -22,6 +22,7 @@ from contracts.events import (
     CaseRouted,
     CaseWithdrawn,
     MediationSessionHeld,
+    ReportJoined,
     ReturnVisitRecorded,
 )
 
@@ -40,6 +41,7 @@ ORDER = (
     "withdrawn",
     "resolved",
     "reopened",
+    "joined",
 )
 CLOSED = frozenset({"resolved", "referred", "withdrawn"})
 """Open311 says `closed` for these; anything else is still `open`."""
@@ -58,6 +60,7 @@ _LIFECYCLE_STATUS: dict[type[CaseEvent], str] = {
     ReturnVisitRecorded: "return_visit",
     CaseReopened: "reopened",
     CaseEscalationRequested: "escalated",
+    ReportJoined: "joined",
 }
 
 NOTES = {
@@ -74,6 +77,7 @@ NOTES = {
     "withdrawn": "当事人撤回 (withdrawn)",
     "resolved": "已调解成功 (resolved)",
     "reopened": "重新受理 (reopened)",
+    "joined": "已并入正在办理的同一纠纷 {unit_id} (joined the open case of the same dispute)",
 }
 _TIER_NAMES = {"grid": "网格", "village": "村", "town": "镇", "county": "县"}
 

@@ -24,17 +24,18 @@ from mediation.models import (
     FailedOutcome,
     FollowUpBody,
     QueueItem,
+    ReassignBody,
     ReferredOutcome,
     ResolvedOutcome,
     SessionBody,
     VisitBody,
     case_view,
 )
-from mediation.service import CaseNotFoundError, CaseService, NotOfUnitError
+from mediation.service import CaseNotFoundError, CaseService, NotOfUnitError, NotReassignerError
 from mediation.store import CaseStore
 from services.audit import AuditTrail
 from services.auth import AuthSettings, Principal, bearer, forbid, require_act, require_read
-from services.errors import Refusal, field_error, refusal_body
+from services.errors import FieldProblem, Refusal, field_error, refusal_body
 from services.mongo import Document
 from services.privacy import Sealer
 
@@ -79,25 +80,84 @@ async def _carry_out(
         return _not_found(case_id)
     try:
         result = await guard.cases.act(case_id, make)
-    except CaseNotFoundError:
-        return _not_found(case_id)
-    except NotOfUnitError as error:
-        params = {"mediator_id": error.mediator_id, "unit_id": error.unit_id}
-        return _refuse(403, Refusal.NOT_OF_UNIT, str(error), **params)
-    except lc.MisdatedError as error:
-        return JSONResponse(status_code=422, content=_misdated(error))
+    except (CaseNotFoundError, NotOfUnitError, lc.NotAssignedError, lc.MisdatedError) as error:
+        return _refused(guard, case_id, error)
     except lc.IllegalTransitionError as error:
-        return _refuse(
-            409,
-            Refusal.ILLEGAL_TRANSITION,
-            str(error),
-            action=error.action,
-            state=error.state.value,
-            allowed_actions=error.allowed,
-            why=error.why,
-        )
+        return _illegal(error)
     await guard.audit.record(caller, f"case.{action}", case_id=case_id, unit_id=caller.unit_id)
     return result
+
+
+def _refused(guard: Guard, case_id: str, error: Exception) -> JSONResponse:
+    """The 404, 403 or 422 of a refused action."""
+    if isinstance(error, NotOfUnitError):
+        params = {"mediator_id": error.mediator_id, "unit_id": error.unit_id}
+        return _refuse(403, Refusal.NOT_OF_UNIT, str(error), **params)
+    if isinstance(error, lc.NotAssignedError):
+        return _assigned_to_other(guard, error)
+    if isinstance(error, lc.MisdatedError):
+        return JSONResponse(status_code=422, content=_misdated(error))
+    return _not_found(case_id)
+
+
+def _assigned_to_other(guard: Guard, error: lc.NotAssignedError) -> JSONResponse:
+    """403 naming who holds the case, by name too, so the refused mediator knows whom to ask."""
+    holder = guard.cases.mediator_name(error.assigned_to)
+    return _refuse(
+        403,
+        Refusal.ASSIGNED_TO_OTHER,
+        str(error),
+        action=error.action,
+        mediator_id=error.mediator_id,
+        assigned_to=error.assigned_to,
+        assigned_name=holder,
+    )
+
+
+async def _reassign(
+    guard: Guard, caller: Principal, case_id: str, unit_id: str, mediator_id: str
+) -> ActionResult | JSONResponse:
+    actor = lc.Actor(caller.subject, caller.role.value, caller.unit_id)
+    try:
+        result = await guard.cases.reassign(case_id, actor, mediator_id)
+    except CaseNotFoundError:
+        return _not_found(case_id)
+    except NotReassignerError as error:
+        await guard.audit.record(
+            caller, "case.reassign", outcome="denied", case_id=case_id, unit_id=unit_id
+        )
+        params = {"subject": error.subject, "unit_id": error.unit_id}
+        return _refuse(403, Refusal.MAY_NOT_REASSIGN, str(error), **params)
+    except NotOfUnitError as error:
+        problem = field_error(
+            "mediator_id",
+            FieldProblem.MEDIATOR_NOT_OF_UNIT,
+            str(error),
+            mediator_id=error.mediator_id,
+            unit_id=error.unit_id,
+        )
+        return JSONResponse(
+            status_code=422, content={"error": "invalid_request", "fields": [problem]}
+        )
+    except lc.IllegalTransitionError as error:
+        return _illegal(error)
+    details = {"mediator_id": mediator_id}
+    await guard.audit.record(
+        caller, "case.reassign", case_id=case_id, unit_id=unit_id, details=details
+    )
+    return result
+
+
+def _illegal(error: lc.IllegalTransitionError) -> JSONResponse:
+    return _refuse(
+        409,
+        Refusal.ILLEGAL_TRANSITION,
+        str(error),
+        action=error.action,
+        state=error.state.value,
+        allowed_actions=error.allowed,
+        why=error.why,
+    )
 
 
 def _misdated(error: lc.MisdatedError) -> dict[str, Any]:
@@ -230,6 +290,18 @@ def create_router(
             "visit",
         )
 
+    @router.post("/cases/{case_id}/reassign", response_model=ActionResult)
+    async def reassign(caller: Caller, case_id: CaseId, body: ReassignBody) -> Respond:
+        """Hand an open case to another mediator of its unit (`mediator_id`): for supervisors
+        of the unit or a unit above it, and for the unit's lead (its first mediator by id).
+        The case's contacts go with it; audited, on the timeline, and announced
+        (`CaseReassigned`) so the router's open-case counts follow."""
+        document = await store.get(case_id)
+        if document is None:
+            return _not_found(case_id)
+        require_read(caller, document["unit_id"])
+        return await _reassign(guard, caller, case_id, document["unit_id"], body.mediator_id)
+
     @router.get("/cases/{case_id}/contacts", response_model=None)
     async def contacts(caller: Caller, case_id: CaseId) -> dict[str, Any] | JSONResponse:
         """The parties' sealed contact details, for the mediator holding the case. Each
@@ -269,8 +341,8 @@ def create_router(
         by: Annotated[Literal["tier", "channel", "category", "day", "unit"] | None, Query()] = None,
     ) -> dict[str, Any]:
         """Figures for the unit's whole subtree over [from, to] (China calendar days), overall
-        and grouped `by` one dimension (`unit` = its child units). Median and p90 are the
-        upper edge of the histogram bucket holding them."""
+        and grouped `by` one dimension (`unit` = its child units). Median and p90 hours to
+        resolution are measured from the stored durations (to 0.01 h)."""
         require_read(caller, unit)
         documents = await metrics.documents(unit, start, end, children=by == "unit")
         summary = summarise(documents, unit, by)

@@ -24,6 +24,8 @@ class RoutedCases:
         for routed in batch:
             chains.setdefault(routed.case_id, {}).setdefault(routed.routing_seq, routed)
         ordered = {case_id: [c[s] for s in sorted(c)] for case_id, c in chains.items()}
+        joined = await self._join_open_chains(ordered)
+        ordered = {case_id: chain for case_id, chain in ordered.items() if case_id not in joined}
         new_ids = await self._store.add_new([routed_document(c) for c in ordered.values()])
         announce: list[CaseRouted] = []
         later: list[CaseRouted] = []
@@ -42,8 +44,32 @@ class RoutedCases:
         for routed in sorted(later, key=lambda r: r.routing_seq):
             await self._cases.reroute(routed)  # a conditional update with its outbox
         for routed in batch:
+            if routed.case_id in joined:
+                continue
             if routed.rebound_of and routed.rebound_of != routed.case_id:
                 await self._cases.reopen(routed.rebound_of, routed.case_id, routed.occurred_at)
+
+    async def _join_open_chains(self, ordered: dict[str, list[CaseRouted]]) -> set[str]:
+        """New reports of a dispute whose rebound chain is still open join the chain's open
+        case instead of opening a parallel one; the ids of those that joined. A report whose
+        chain is closed (the resolved case not yet reopened, or everything closed again) is a
+        case of its own and reopens the resolved one."""
+        joined = set()
+        for case_id, chain in ordered.items():
+            first = chain[0]
+            resolved_id = first.rebound_of
+            if first.routing_seq != 1 or not resolved_id or resolved_id == case_id:
+                continue
+            if await self._store.get(case_id) is not None:
+                continue  # stored as a case of its own by an earlier delivery
+            open_case = await self._store.chain_case(resolved_id, case_id)
+            if open_case is None:
+                continue
+            if case_id in open_case.get("joined_reports", ()):
+                joined.add(case_id)  # a redelivery: joined already
+            elif await self._cases.join(open_case["_id"], first):
+                joined.add(case_id)
+        return joined
 
 
 class MetricsRecorder:

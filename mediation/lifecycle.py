@@ -17,6 +17,7 @@ from contracts.events import (
     CaseAssigned,
     CaseEscalationRequested,
     CaseFailed,
+    CaseReassigned,
     CaseReferred,
     CaseReopened,
     CaseResolved,
@@ -25,10 +26,12 @@ from contracts.events import (
     Dispute,
     Event,
     MediationSessionHeld,
+    ReportJoined,
     ReturnVisitRecorded,
     RoutingStep,
     deterministic_event_id,
 )
+from contracts.ids import is_within
 from contracts.vocabulary import (
     AgreementForm,
     AlertKind,
@@ -62,8 +65,10 @@ MEDIATOR_ACTIONS = (
 
 
 WHY_REFUSED = {
+    "already_assigned": "it is assigned to that mediator already",
     "awaiting_reroute": "waiting for the router to move it one tier up",
     "busy": "changed by someone else at the same time; try again",
+    "joined": "the report joined this case already",
     "no_deadline_passed": "no deadline passed",
     "stale_routing": "stale routing",
 }
@@ -81,6 +86,18 @@ class IllegalTransitionError(Exception):
         self.why = why
         detail = f": {WHY_REFUSED[why]}" if why else ""
         super().__init__(f"cannot {action} a case in state {state.value}{detail}")
+
+
+class NotAssignedError(Exception):
+    """A mediator acting on a case another mediator holds: only a reassignment moves it."""
+
+    def __init__(self, action: str, mediator_id: str, assigned_to: str) -> None:
+        super().__init__(
+            f"cannot {action}: the case is assigned to {assigned_to}, not {mediator_id}"
+        )
+        self.action = action
+        self.mediator_id = mediator_id
+        self.assigned_to = assigned_to
 
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -135,6 +152,8 @@ class Case:
     started_at: datetime | None = None
     last_entry_at: datetime | None = None
     """When the latest timeline entry happened: nothing recorded later may be dated before."""
+    joined: tuple[str, ...] = ()
+    """Reports of the same dispute that joined this open case (rebounds while it was open)."""
 
     @property
     def place_id(self) -> str:
@@ -222,12 +241,32 @@ class RecordVisit:
 
 
 @dataclass(frozen=True)
+class Reassign:
+    """A supervisor, or the unit's lead, hands an open case to another of the unit's mediators;
+    the case's contacts go with it (only the assignee opens them)."""
+
+    mediator_id: str
+    by: str
+    at: datetime
+    action = "reassign"
+
+
+@dataclass(frozen=True)
 class Reopen:
     """A new report of a resolved dispute (a rebound) reopens the case."""
 
     rebound_dispute_id: str
     at: datetime
     action = "reopen"
+
+
+@dataclass(frozen=True)
+class JoinReport:
+    """Another rebound of the dispute while its chain has this case open: the report joins
+    it instead of opening a parallel case."""
+
+    report: CaseRouted
+    action = "join_report"
 
 
 @dataclass(frozen=True)
@@ -248,7 +287,7 @@ class CheckDeadlines:
 
 MediatorCommand = Accept | HoldSession | Resolve | Fail | Refer | Withdraw | FollowUp | RecordVisit
 """What a mediator does, dated by them (`at`)."""
-Command = MediatorCommand | Reopen | Reroute | CheckDeadlines
+Command = MediatorCommand | Reassign | Reopen | JoinReport | Reroute | CheckDeadlines
 
 
 # ---- what is allowed --------------------------------------------------------------------------
@@ -267,6 +306,8 @@ def _allows(case: Case, action: str) -> bool:
         "follow_up": lambda c: c.state is S.RESOLVED and not c.followed_up,
         "visit": lambda c: c.state is S.RESOLVED and not c.visited,
         "reopen": lambda c: c.state is S.RESOLVED,
+        "reassign": lambda c: c.state in OPEN and not c.awaiting_reroute,
+        "join_report": lambda c: c.state in OPEN,
     }
     return rules[action](case)
 
@@ -276,10 +317,44 @@ def allowed_actions(case: Case) -> list[str]:
     return [action for action in MEDIATOR_ACTIONS if _allows(case, action)]
 
 
+def reassignable(case: Case) -> bool:
+    """An open case not on its way up a tier may change hands."""
+    return _allows(case, "reassign")
+
+
 def _require(case: Case, action: str) -> None:
     if not _allows(case, action):
         why = "awaiting_reroute" if case.awaiting_reroute else None
         raise IllegalTransitionError(action, case.state, allowed_actions(case), why)
+
+
+# ---- who holds the case -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks, as their token says: subject, role and unit."""
+
+    subject: str
+    role: str
+    unit_id: str
+
+
+def check_owner(case: Case, action: str, mediator_id: str) -> None:
+    """A case assigned to a mediator is acted on by that mediator alone; one without a
+    mediator is taken by whoever of the unit accepts it first."""
+    if case.mediator_id is not None and case.mediator_id != mediator_id:
+        raise NotAssignedError(action, mediator_id, case.mediator_id)
+
+
+def may_reassign(case: Case, actor: Actor, lead_id: str | None) -> bool:
+    """Supervisors of the unit's subtree (the unit or any unit above it), and the unit's lead
+    mediator (`lead_id`: the first of its mediators by id), hand a case to someone else."""
+    if actor.role == "supervisor":
+        return is_within(case.unit_id, actor.unit_id)
+    if actor.role == "mediator":
+        return actor.unit_id == case.unit_id and lead_id is not None and actor.subject == lead_id
+    return False
 
 
 # ---- deadlines --------------------------------------------------------------------------------
@@ -363,6 +438,8 @@ TimelineEvent = Literal[
     "agreement_followed_up",
     "return_visit",
     "reopened",
+    "reassigned",
+    "rebound_joined",
 ]
 """What a timeline entry records; the case page words each (`timeline.<event>`)."""
 
@@ -543,6 +620,29 @@ def _visit(case: Case, cmd: RecordVisit) -> Decision:
     return Decision((event,), {"visited": True, "satisfaction": cmd.satisfaction.value}, (entry,))
 
 
+def _reassign(case: Case, cmd: Reassign) -> Decision:
+    if cmd.mediator_id == case.mediator_id:
+        raise IllegalTransitionError(
+            "reassign", case.state, allowed_actions(case), "already_assigned"
+        )
+    event = CaseReassigned(
+        **_envelope(case, "reassigned", cmd.at),
+        mediator_id=cmd.mediator_id,
+        previous_mediator_id=case.mediator_id,
+        by=cmd.by,
+        routing_seq=case.routing_seq,
+    )
+    entry = _entry(
+        case,
+        "reassigned",
+        cmd.at,
+        mediator_id=cmd.mediator_id,
+        previous_mediator_id=case.mediator_id,
+        by=cmd.by,
+    )
+    return Decision((event,), {"mediator_id": cmd.mediator_id}, (entry,))
+
+
 def _alert(
     case: Case,
     kind: AlertKind,
@@ -591,6 +691,45 @@ def _reopen(case: Case, cmd: Reopen) -> Decision:
     )
     entry = _entry(case, "reopened", cmd.at, rebound_dispute_id=cmd.rebound_dispute_id)
     return Decision((reopened, alert), _moved(case, S.REOPENED), (entry,))
+
+
+def _join_report(case: Case, cmd: JoinReport) -> Decision:
+    report = cmd.report
+    rebound_of = report.rebound_of or case.case_id
+    if report.case_id in case.joined:
+        raise IllegalTransitionError("join_report", case.state, allowed_actions(case), "joined")
+    joined = ReportJoined(
+        event_id=deterministic_event_id(report.case_id, "joined", case.case_id),
+        occurred_at=report.occurred_at,
+        correlation_id=report.correlation_id,
+        case_id=report.case_id,
+        tier=case.tier,
+        unit_id=case.unit_id,
+        mediator_id=case.mediator_id,
+        joined_to=case.case_id,
+        rebound_of=rebound_of,
+        tracking_number=report.dispute.tracking_number,
+        **case_facts(case),
+    )
+    alert = _alert(
+        case,
+        AlertKind.REBOUND,
+        report.case_id,
+        report.occurred_at,
+        (AlertTitle.REBOUND, "纠纷反弹：已化解案件被再次反映 (rebound of a resolved case)"),
+        rebound_dispute_id=report.case_id,
+        resolved_by_unit=case.unit_id,
+    )
+    entry = _entry(
+        case,
+        "rebound_joined",
+        report.occurred_at,
+        rebound_dispute_id=report.case_id,
+        rebound_tracking_number=report.dispute.tracking_number,
+        rebound_of=rebound_of,
+    )
+    changes = {"joined_reports": [*case.joined, report.case_id]}
+    return Decision((joined, alert), changes, (entry,))
 
 
 def _check_deadlines(case: Case, cmd: CheckDeadlines) -> Decision:
@@ -699,7 +838,9 @@ _HANDLERS: dict[type[Any], Callable[[Case, Any], Decision]] = {
     Withdraw: _withdraw,
     FollowUp: _follow_up,
     RecordVisit: _visit,
+    Reassign: _reassign,
     Reopen: _reopen,
+    JoinReport: _join_report,
     Reroute: _reroute,
     CheckDeadlines: _check_deadlines,
 }
@@ -729,6 +870,8 @@ def check_dated(case: Case, at: datetime, dating: Dating) -> None:
 def decide(case: Case, command: Command, dating: Dating | None = None) -> Decision:
     """Apply one command to the case: the events it causes and the changes to store. With
     `dating`, a mediator's action is dated only where `check_dated` allows."""
+    if isinstance(command, MediatorCommand):
+        check_owner(case, command.action, command.mediator_id)
     if command.action not in _CHECKED_HERE:
         _require(case, command.action)
     if dating is not None and isinstance(command, MediatorCommand):

@@ -6,9 +6,10 @@ case and every unit above it (`contracts.ids.ancestors`), so a town's counters a
 its subtree and the county's the sum of everything. Days are China Standard Time calendar days.
 """
 
+import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from fractions import Fraction
 from typing import Any
@@ -37,6 +38,8 @@ DIMENSIONS = ("tier", "channel", "category")
 BY_CHOICES = ("tier", "channel", "category", "day", "unit")
 ALL = "all"
 BACKLOG = "backlog"
+DURATIONS = "ttr_h"
+"""Field of a counter document listing the hours to resolution of the resolutions it counts."""
 UNKNOWN = "unknown"
 
 
@@ -116,6 +119,8 @@ def backlog_change(event: Event) -> int:
 class Increment:
     keys: dict[str, Any]
     inc: Counter[str]
+    durations: list[float] = field(default_factory=list)
+    """Hours to resolution of the resolutions counted here, kept for exact medians."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,8 @@ class Contribution:
     """The event's value of each dimension (tier, channel, category)."""
     counts: dict[str, int]
     backlog: int
+    durations: tuple[float, ...] = ()
+    """Hours from routing to resolution, for a resolution: measured, not bucketed."""
 
 
 def contribution_of(event: Event, facts: Facts) -> Contribution | None:
@@ -141,27 +148,39 @@ def contribution_of(event: Event, facts: Facts) -> Contribution | None:
         counts = {**counts, "backlog_change": change}
     values = {"tier": str(getattr(event, "tier", UNKNOWN)), "channel": facts.channel}
     values["category"] = facts.category
-    return Contribution(unit_id, day_of(event.occurred_at), values, counts, change)
+    durations = (hours,) if (hours := hours_to_resolution(event, facts)) is not None else ()
+    return Contribution(unit_id, day_of(event.occurred_at), values, counts, change, durations)
+
+
+def hours_to_resolution(event: Event, facts: Facts) -> float | None:
+    """Hours from the case's first routing to this resolution, to the second."""
+    if not isinstance(event, CaseResolved) or facts.started_at is None:
+        return None
+    return round((event.occurred_at - facts.started_at).total_seconds()) / 3600
 
 
 def increments_of(contributions: Iterable[Contribution]) -> dict[str, Increment]:
     """Every counter document the contributions touch, with their summed increments."""
     result: dict[str, Increment] = {}
 
-    def add(doc_id: str, keys: dict[str, Any], counts: Mapping[str, int]) -> None:
+    def add(
+        doc_id: str, keys: dict[str, Any], counts: Mapping[str, int], hours: Iterable[float] = ()
+    ) -> None:
         target = result.setdefault(doc_id, Increment(keys, Counter()))
         target.inc.update(counts)
+        target.durations.extend(hours)
 
     for item in contributions:
         day, counts = item.day, item.counts
         for unit in ancestors(item.unit_id):
             base = {"unit": unit, "parent": parent_of(unit)}
             if counts:
-                add(f"{unit}|{day}|{ALL}|", {**base, "day": day, "dim": ALL, "value": ""}, counts)
+                keys = {**base, "day": day, "dim": ALL, "value": ""}
+                add(f"{unit}|{day}|{ALL}|", keys, counts, item.durations)
                 for dim in DIMENSIONS:
                     value = item.values[dim]
                     keys = {**base, "day": day, "dim": dim, "value": value}
-                    add(f"{unit}|{day}|{dim}|{value}", keys, counts)
+                    add(f"{unit}|{day}|{dim}|{value}", keys, counts, item.durations)
             if item.backlog:
                 keys = {**base, "day": "", "dim": BACKLOG}
                 add(f"{unit}|{BACKLOG}", keys, {"open": item.backlog})
@@ -199,17 +218,39 @@ def quantile_hours(buckets: list[int], q: Fraction) -> float | None:
     return None
 
 
-def figures(counts: Mapping[str, int]) -> dict[str, Any]:
+def measured_median(hours: list[float]) -> float | None:
+    """The median of the measured durations (the mean of the middle two for an even count)."""
+    return round(statistics.median(hours), 2) if hours else None
+
+
+def measured_p90(hours: list[float]) -> float | None:
+    """The nearest-rank 90th percentile of the measured durations."""
+    if not hours:
+        return None
+    rank = -(-9 * len(hours) // 10)  # ceil(0.9 n), exactly
+    return round(sorted(hours)[rank - 1], 2)
+
+
+def _quantiles(buckets: list[int], durations: list[float] | None) -> tuple[Any, Any]:
+    """Median and p90 from the measured durations when every bucketed resolution has one;
+    else (counters written before durations were kept) the upper edge of their bucket."""
+    if durations is not None and len(durations) == sum(buckets):
+        return measured_median(durations), measured_p90(durations)
+    return quantile_hours(buckets, Fraction(1, 2)), quantile_hours(buckets, Fraction(9, 10))
+
+
+def figures(counts: Mapping[str, int], durations: list[float] | None = None) -> dict[str, Any]:
     c = Counter(counts)
     closed = c["resolved"] + c["failed"] + c["referred"]
     buckets = histogram(c)
+    median, p90 = _quantiles(buckets, durations)
     return {
         "resolution_rate": ratio(c["resolved"], closed),
         "kept_at_origin_rate": ratio(c["resolved_at_origin"], c["started"]),
         "timely_acceptance_rate": ratio(c["accepted_on_time"], c["accepted"]),
         "on_time_resolution_rate": ratio(c["resolved_on_time"], c["resolved"]),
-        "median_hours_to_resolution": quantile_hours(buckets, Fraction(1, 2)),
-        "p90_hours_to_resolution": quantile_hours(buckets, Fraction(9, 10)),
+        "median_hours_to_resolution": median,
+        "p90_hours_to_resolution": p90,
         "escalation_rate": ratio(c["escalated"], c["assigned"]),
         "rebound_rate": ratio(c["reopened"], c["resolved"]),
         "satisfaction_rate": ratio(
@@ -230,20 +271,28 @@ def in_period(day: str, start: date | None, end: date | None) -> bool:
 
 
 def summarise(documents: Iterable[Mapping[str, Any]], unit: str, by: str | None) -> dict[str, Any]:
-    """Sum counter documents of `unit` (and, for by=unit, of its children) into figures."""
+    """Sum counter documents of `unit` (and, for by=unit, of its children) into figures;
+    their measured durations (`ttr_h`) give the median and p90."""
     total: Counter[str] = Counter()
+    total_hours: list[float] = []
     groups: dict[str, Counter[str]] = {}
+    group_hours: dict[str, list[float]] = {}
     for document in documents:
         counts = document.get("c", {})
+        hours = [float(h) for h in document.get(DURATIONS, ())]
         own = document["unit"] == unit
         if own and document["dim"] == ALL:
             total.update(counts)
+            total_hours += hours
         key = _group_key(document, unit, by)
         if key is not None:
             groups.setdefault(key, Counter()).update(counts)
+            group_hours.setdefault(key, []).extend(hours)
     return {
-        "total": figures(total),
-        "groups": [{"key": key, **figures(groups[key])} for key in sorted(groups)],
+        "total": figures(total, total_hours),
+        "groups": [
+            {"key": key, **figures(groups[key], group_hours[key])} for key in sorted(groups)
+        ],
     }
 
 

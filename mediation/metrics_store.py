@@ -17,7 +17,7 @@ from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from mediation.metrics import ALL, BACKLOG, Contribution, Increment, increments_of
+from mediation.metrics import ALL, BACKLOG, DURATIONS, Contribution, Increment, increments_of
 from services.mongo import Document
 
 APPLIED = "metrics_applied"
@@ -112,16 +112,20 @@ class MongoMetricsStore:
 
 
 def _updates(increments: Mapping[str, Increment]) -> list[UpdateOne]:
-    """One upsert per counter document: its keys when it is new, its summed increments."""
+    """One upsert per counter document: its keys when it is new, its summed increments, and
+    the measured durations of its resolutions appended (exact medians need them)."""
     return [
-        UpdateOne(
-            {"_id": doc_id},
-            {
-                "$inc": {f"c.{name}": value for name, value in item.inc.items() if value},
-                "$setOnInsert": item.keys,
-            },
-            upsert=True,
-        )
+        UpdateOne({"_id": doc_id}, _update(item), upsert=True)
         for doc_id, item in sorted(increments.items())
         if any(item.inc.values())
     ]
+
+
+def _update(item: Increment) -> Document:
+    update: Document = {
+        "$inc": {f"c.{name}": value for name, value in item.inc.items() if value},
+        "$setOnInsert": item.keys,
+    }
+    if item.durations:
+        update["$push"] = {DURATIONS: {"$each": item.durations}}
+    return update

@@ -4,7 +4,15 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
 
 from contracts import topics
 from contracts.events import AlertRaised, CaseRouted, Dispute, Event, RoutingStep
@@ -15,6 +23,7 @@ from contracts.vocabulary import (
     Channel,
     Priority,
     ReferralTarget,
+    RiskFlag,
     Satisfaction,
     Tier,
 )
@@ -96,6 +105,7 @@ def case_of(document: dict[str, Any]) -> Case:
         origin_tier=Tier(document["origin_tier"]) if document.get("origin_tier") else None,
         started_at=_utc(document["started_at"]) if document.get("started_at") else None,
         last_entry_at=_last_entry_at(document.get("timeline", ())),
+        joined=tuple(document.get("joined_reports", ())),
     )
 
 
@@ -134,6 +144,10 @@ def outbox_entries(events: Iterable[Event], queued_at: datetime) -> list[dict[st
 
 
 class QueueItem(BaseModel):
+    """A case in a queue, with what marks it out: its risk flags, and the earlier case it is a
+    rebound of (`rebound_of`, a resolved case reopened by this report) or possibly duplicates
+    (`possible_duplicate_of`, intake's finding), each a case id the console links to."""
+
     case_id: str = Field(validation_alias="_id")
     tracking_number: str
     state: CaseState
@@ -148,6 +162,32 @@ class QueueItem(BaseModel):
     acceptance_due_at: datetime
     resolution_due_at: datetime
     routing_seq: int = 1
+    rebound_of: str | None = None
+    possible_duplicate_of: str | None = None
+    risk_flags: list[RiskFlag] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _marks_from_the_dispute(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("dispute"), dict):
+            dispute = data["dispute"]
+            data = {
+                "risk_flags": dispute.get("risk_flags") or [],
+                "possible_duplicate_of": dispute.get("possible_duplicate_of"),
+                **data,
+            }
+        return data
+
+
+QUEUE_PROJECTION = {
+    "timeline": 0,
+    "trace": 0,
+    "outbox": 0,
+    "dispute.description": 0,
+    "dispute.parties": 0,
+    "dispute.address_text": 0,
+}
+"""A queue row reads the case's marks from its dispute, and none of its long or sealed parts."""
 
 
 class CaseView(QueueItem):
@@ -156,7 +196,6 @@ class CaseView(QueueItem):
     awaiting_reroute: bool = False
     origin_tier: Tier | None = None
     sessions: int = 0
-    rebound_of: str | None = None
     dispute: dict[str, Any]
     trace: list[RoutingStep]
     timeline: list[dict[str, Any]]
@@ -213,6 +252,12 @@ class Body(BaseModel):
 
 class AcceptBody(Body):
     pass
+
+
+class ReassignBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mediator_id: MediatorId = Field(description="The unit's mediator who holds the case next.")
 
 
 class SessionBody(Body):

@@ -37,6 +37,22 @@ class NotOfUnitError(Exception):
         self.unit_id = unit_id
 
 
+class NotReassignerError(Exception):
+    """The caller is neither a supervisor over the case's unit nor the unit's lead."""
+
+    def __init__(self, subject: str, unit_id: str) -> None:
+        super().__init__(f"{subject} may not reassign the cases of {unit_id}")
+        self.subject = subject
+        self.unit_id = unit_id
+
+
+def unit_lead(jurisdiction: Jurisdiction, unit_id: str) -> str | None:
+    """The unit's lead mediator: the first of its mediators by id (`med-<unit>-1` in the
+    registry's data), as the registry in force lists them."""
+    mediators = jurisdiction.current.mediators_of(unit_id)
+    return mediators[0].id if mediators else None
+
+
 class Relay:
     """Publishes stored outbox entries to their topics; event ids are kept, so a re-publish
     after a crash is recognised downstream as the same event."""
@@ -82,7 +98,8 @@ class CaseService:
         self._backdate_grace = backdate_grace
 
     async def act(self, case_id: str, make: Callable[[datetime], Command]) -> ActionResult:
-        """A mediator's action. Order of refusals: unknown case, wrong unit, illegal move."""
+        """A mediator's action. Order of refusals: unknown case, wrong unit, a case another
+        mediator holds, illegal move."""
         for _ in range(WRITE_ATTEMPTS):
             document = await self._store.get(case_id)
             if document is None:
@@ -95,19 +112,53 @@ class CaseService:
                 raise NotOfUnitError(mediator_id, case.unit_id)
             decision = lifecycle.decide(case, command, Dating(now, self._backdate_grace))
             if await self._write(case, decision, document):
-                after = case_of({**document, **decision.changes, "version": case.version + 1})
-                return ActionResult(
-                    case_id=case_id,
-                    state=after.state,
-                    version=after.version,
-                    allowed_actions=lifecycle.allowed_actions(after),
-                    events=[getattr(e, "event_type", type(e).__name__) for e in decision.events],
-                )
-        # Every attempt lost a race: report the state as it is now.
-        document = await self._store.get(case_id)
+                return self._result(case_id, document, case, decision)
+        raise self._busy(await self._store.get(case_id))
+
+    async def reassign(
+        self, case_id: str, actor: lifecycle.Actor, mediator_id: str
+    ) -> ActionResult:
+        """Hand the case to `mediator_id`, a mediator of its unit. Refusals: unknown case,
+        a caller who may not reassign, a mediator of another unit, a closed case."""
+        for _ in range(WRITE_ATTEMPTS):
+            document = await self._store.get(case_id)
+            if document is None:
+                raise CaseNotFoundError(case_id)
+            case = case_of(document)
+            if not lifecycle.may_reassign(case, actor, unit_lead(self._jurisdiction, case.unit_id)):
+                raise NotReassignerError(actor.subject, case.unit_id)
+            if not self._is_of_unit(mediator_id, case.unit_id):
+                raise NotOfUnitError(mediator_id, case.unit_id)
+            command = lifecycle.Reassign(mediator_id, actor.subject, self._clock())
+            decision = lifecycle.decide(case, command)
+            if await self._write(case, decision, document):
+                return self._result(case_id, document, case, decision)
+        raise self._busy(await self._store.get(case_id))
+
+    @staticmethod
+    def _result(
+        case_id: str, document: Document, case: lifecycle.Case, decision: Decision
+    ) -> ActionResult:
+        after = case_of({**document, **decision.changes, "version": case.version + 1})
+        return ActionResult(
+            case_id=case_id,
+            state=after.state,
+            version=after.version,
+            allowed_actions=lifecycle.allowed_actions(after),
+            events=[getattr(e, "event_type", type(e).__name__) for e in decision.events],
+        )
+
+    @staticmethod
+    def _busy(document: Document | None) -> IllegalTransitionError:
+        """Every attempt lost a race: the refusal reports the state as it is now."""
         assert document is not None
         case = case_of(document)
-        raise IllegalTransitionError("change", case.state, lifecycle.allowed_actions(case), "busy")
+        return IllegalTransitionError("change", case.state, lifecycle.allowed_actions(case), "busy")
+
+    def mediator_name(self, mediator_id: str) -> str:
+        """The mediator's name as the registry in force gives it, else their id."""
+        mediator = self._jurisdiction.current.mediators.get(mediator_id)
+        return mediator.name if mediator is not None else mediator_id
 
     def _is_of_unit(self, mediator_id: str, unit_id: str) -> bool:
         # The registry in force: an admin may have changed the unit's mediators since start.
@@ -155,6 +206,9 @@ class CaseService:
 
     async def reopen(self, case_id: str, rebound_dispute_id: str, at: datetime) -> bool:
         return await self.apply_system(case_id, lifecycle.Reopen(rebound_dispute_id, at))
+
+    async def join(self, case_id: str, report: CaseRouted) -> bool:
+        return await self.apply_system(case_id, lifecycle.JoinReport(report))
 
     async def sweep_deadlines(self, limit: int = 100, lookback_s: float | None = None) -> int:
         """Escalate every case whose deadline passed. Replicas race on the same cases; the

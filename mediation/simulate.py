@@ -220,7 +220,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         median = row["median_hours_to_resolution"]
         lines.append(
             f"| {row['name']} ({row['town']}) | {percent(row['village_kept_at_origin_rate'])} "
-            f"| {percent(row['resolution_rate'])} | {'–' if median is None else f'≤ {median:g}'} "
+            f"| {percent(row['resolution_rate'])} | {'–' if median is None else f'{median:g}'} "
             f"| {row['closed']} |"
         )
     return "\n".join(lines)

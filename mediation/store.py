@@ -11,6 +11,8 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.vocabulary import CaseState
+from mediation.lifecycle import OPEN
+from mediation.models import QUEUE_PROJECTION
 from services.mongo import Document, insert_new
 
 CASES = "cases"
@@ -27,6 +29,12 @@ class CaseStore(Protocol):
 
     async def open_by_mediator(self, unit_id: str, states: list[CaseState]) -> dict[str, int]:
         """How many of the unit's cases in `states` each mediator holds (unassigned: "")."""
+        ...
+
+    async def chain_case(self, resolved_id: str, report_id: str) -> Document | None:
+        """Where another rebound of the dispute resolved in `resolved_id` belongs: the case
+        `report_id` already joined (a redelivery), else the newest open case of the chain (the
+        resolved case reopened, or an earlier rebound of it); None when the chain is closed."""
         ...
 
     async def apply(
@@ -69,6 +77,9 @@ class MongoCaseStore:
         await self._cases.create_index(queue, name="queue_by_due")
         await self._cases.create_index([("next_deadline_at", ASCENDING)], name="deadlines")
         await self._cases.create_index([("outbox.queued_at", ASCENDING)], name="outbox")
+        # Rebound chains: a resolved case's later reports, and the reports that joined a case.
+        await self._cases.create_index([("rebound_of", ASCENDING)], name="rebound_chain")
+        await self._cases.create_index([("joined_reports", ASCENDING)], name="joined_reports")
 
     async def add_new(self, cases: list[Document]) -> set[Any]:
         return await insert_new(self._database, CASES, cases)
@@ -79,13 +90,25 @@ class MongoCaseStore:
         query: Document = {"unit_id": unit_id, "state": {"$in": [s.value for s in states]}}
         if mediator_id is not None:
             query["mediator_id"] = mediator_id
-        projection = {"dispute": 0, "timeline": 0, "trace": 0, "outbox": 0}
-        cursor = self._cases.find(query, projection=projection)
+        cursor = self._cases.find(query, projection=QUEUE_PROJECTION)
         cursor = cursor.sort([("priority_rank", DESCENDING), ("due_at", ASCENDING)])
         return await cursor.limit(limit).to_list()
 
     async def get(self, case_id: str) -> Document | None:
         return await self._cases.find_one({"_id": case_id})
+
+    async def chain_case(self, resolved_id: str, report_id: str) -> Document | None:
+        joined = await self._cases.find_one({"joined_reports": report_id}, projection={"_id": 1})
+        if joined is not None:
+            return await self.get(joined["_id"])
+        chain = {
+            "$or": [{"_id": resolved_id}, {"rebound_of": resolved_id}],
+            "_id": {"$ne": report_id},
+            "state": {"$in": [s.value for s in OPEN]},
+        }
+        cursor = self._cases.find(chain).sort([("started_at", DESCENDING), ("_id", DESCENDING)])
+        found: list[Document] = await cursor.limit(1).to_list()
+        return found[0] if found else None
 
     async def open_by_mediator(self, unit_id: str, states: list[CaseState]) -> dict[str, int]:
         query = {"unit_id": unit_id, "state": {"$in": [s.value for s in states]}}

@@ -4,19 +4,24 @@ metrics page, rendered by mediation from its own store."""
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from contracts.ids import UNIT_ID_PATTERN
+from contracts.ids import UNIT_ID_PATTERN, is_within
+from contracts.registry import Registry, Unit
 from contracts.vocabulary import AgreementForm, ReferralTarget, Satisfaction
+from mediation import lifecycle as lc
 from mediation.metrics import summarise
 from mediation.metrics_store import MetricsStore
-from mediation.models import OPEN_STATES, case_view
+from mediation.models import OPEN_STATES, QueueItem, case_of, case_view
+from mediation.service import unit_lead
 from mediation.store import CaseStore
-from services.auth import AuthSettings, Principal, console_caller, keep_token, require_read
+from services.auth import AuthSettings, Principal, Role, console_caller, keep_token, require_read
 from services.jurisdiction import Jurisdiction
-from services.web.i18n import ZH, pick_language
+from services.web.county_time import shown
+from services.web.i18n import ZH, Translator, pick_language
 from services.web.render import Pages
 from services.web.switch import switch_router
 
@@ -50,6 +55,87 @@ def kept(auth: AuthSettings, request: Request, page: HTMLResponse) -> HTMLRespon
     return page
 
 
+DONE = frozenset({*lc.MEDIATOR_ACTIONS, "reassign"})
+"""Actions whose confirmation the case page shows (`?done=`) after the console did one."""
+
+
+def pickable_units(registry: Registry, caller: Principal, bodies: list[Unit]) -> list[Unit]:
+    """The units the caller may open a queue of: a mediator their own, a supervisor their
+    subtree's, an admin every one."""
+    if caller.role is Role.ADMIN:
+        return bodies
+    if caller.role is Role.SUPERVISOR:
+        return [unit for unit in bodies if is_within(unit.id, caller.unit_id)]
+    return [unit for unit in bodies if unit.id == caller.unit_id]
+
+
+def _namer(registry: Registry, chinese: bool) -> Any:
+    def unit_name(unit_id: str | None) -> str:
+        unit = registry.unit(unit_id) if unit_id else None
+        if unit is None:
+            return unit_id or ""
+        return unit.name if chinese else unit.name_en
+
+    return unit_name
+
+
+UNIT_FACTS = frozenset(
+    {"village_id", "grid_id", "place", "party_villages", "towns", "from_unit_id"}
+)
+"""Routing facts that hold unit ids: a person reads the units' names."""
+TIME_FACTS = frozenset({"reported_at", "requested_at"})
+
+
+def _fact_wording(translate: Translator, unit_name: Any, mediator_name: Any, zone: ZoneInfo) -> Any:
+    """A routing fact as a person reads it: units and mediators by name, times on the
+    county's clock, the rest as the translation table words it."""
+
+    def fact(name: str, value: Any) -> str:
+        if name in UNIT_FACTS and value:
+            names = [unit_name(v) for v in value] if isinstance(value, list) else unit_name(value)
+            return translate.fact(name, names)
+        if name in TIME_FACTS and isinstance(value, str) and value:
+            return translate.fact(name, shown(value, zone))
+        if name == "mediator_id" and value:
+            return translate.fact(name, mediator_name(value))
+        if name == "mediator_loads" and isinstance(value, list):
+            pairs = (str(item).rpartition("=") for item in value)
+            return translate.fact(name, [f"{mediator_name(m)} {n}" for m, _, n in pairs])
+        return translate.fact(name, value)
+
+    return fact
+
+
+def _mediator_namer(jurisdiction: Jurisdiction, *, with_id: bool = True) -> Any:
+    """A mediator by name (with their id where two may share a name), as listed now."""
+
+    def mediator_name(mediator_id: str | None) -> str:
+        if not mediator_id:
+            return ""
+        mediator = jurisdiction.current.mediators.get(mediator_id)
+        if mediator is None:
+            return mediator_id
+        return f"{mediator.name}（{mediator_id}）" if with_id else mediator.name
+
+    return mediator_name
+
+
+def _roles_on(document: dict[str, Any], caller: Principal, jurisdiction: Jurisdiction) -> Any:
+    """What the caller is to this case: its holder (acts, opens contacts), a mediator whose
+    case it is not, one who may reassign it now."""
+    case = case_of(document)
+    is_mediator = caller.role is Role.MEDIATOR
+    holder = is_mediator and case.mediator_id == caller.subject
+    actor = lc.Actor(caller.subject, caller.role.value, caller.unit_id)
+    lead = unit_lead(jurisdiction, case.unit_id)
+    return {
+        "holder": holder,
+        "may_act": holder or (is_mediator and case.mediator_id is None),
+        "not_yours": is_mediator and case.mediator_id is not None and not holder,
+        "may_reassign": lc.reassignable(case) and lc.may_reassign(case, actor, lead),
+    }
+
+
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -77,9 +163,10 @@ def create_console(
         now = datetime.now(UTC)
         rows = []
         for document in documents:
-            waiting = document["state"] in ("assigned", "reopened")
-            due = document["acceptance_due_at" if waiting else "resolution_due_at"]
-            rows.append({**document, "hours_left": hours_left(due, now)})
+            item = QueueItem.model_validate(document)
+            due = lc.due_at(item.state, item.acceptance_due_at, item.resolution_due_at)
+            rows.append({"hours_left": hours_left(due, now), **item.model_dump()})
+        chinese = pick_language(request) == ZH
         return kept(
             auth,
             request,
@@ -87,10 +174,12 @@ def create_console(
                 request,
                 "desk.html",
                 unit=chosen,
-                units=bodies,
+                units=pickable_units(registry, caller, bodies),
                 mediators=jurisdiction.current.mediators_of(chosen.id),
                 mediator=mediator or "",
                 rows=rows,
+                mediator_name=_mediator_namer(jurisdiction),
+                unit_name=_namer(registry, chinese),
             ),
         )
 
@@ -100,12 +189,20 @@ def create_console(
         case_id: str,
         caller: Annotated[Principal, console_caller(auth)],
         mediator: Annotated[str | None, Query(max_length=80)] = None,
+        done: Annotated[str | None, Query(max_length=40)] = None,
     ) -> HTMLResponse:
         document = await store.get(case_id)
         if document is None:
             return pages.render(request, "missing.html", status_code=404, case_id=case_id)
         view = case_view(document)
         require_read(caller, view.unit_id)
+        # A mediator acts as themselves; others see whom the page would act as.
+        acting = caller.subject if caller.role is Role.MEDIATOR else mediator or view.mediator_id
+        colleagues = jurisdiction.current.mediators_of(view.unit_id)
+        language = pick_language(request)
+        unit_name, mediator_name = _namer(registry, language == ZH), _mediator_namer(jurisdiction)
+        plain_name = _mediator_namer(jurisdiction, with_id=False)
+        fact = _fact_wording(Translator(language), unit_name, plain_name, pages.zone)
         return kept(
             auth,
             request,
@@ -113,11 +210,17 @@ def create_console(
                 request,
                 "case.html",
                 case=view,
-                mediator=mediator or view.mediator_id or "",
+                mediator=acting or "",
                 agreements=list(AgreementForm),
                 referrals=list(ReferralTarget),
                 satisfactions=list(Satisfaction),
                 now=datetime.now(UTC),
+                done=done if done in DONE else None,
+                colleagues=[m for m in colleagues if m.id != view.mediator_id],
+                mediator_name=mediator_name,
+                unit_name=unit_name,
+                fact=fact,
+                **_roles_on(document, caller, jurisdiction),
             ),
         )
 

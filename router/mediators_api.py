@@ -36,6 +36,31 @@ def serving_elsewhere(
     return found
 
 
+def holding_open_cases(
+    registry: Registry, unit_id: str, mediators: list[MediatorIn], models: ReadModels
+) -> dict[str, list[str]]:
+    """Of the mediators the change removes, those still holding open cases, with the cases.
+    Read from the open-case read model (fed by the lifecycle topic, reassignments included):
+    the router keeps no case data, and mediation announces every change of hands there."""
+    kept = {mediator.id for mediator in mediators}
+    removed = {m.id for m in registry.mediators_of(unit_id) if m.id not in kept}
+    return models.load.open_cases_of(removed) if removed else {}
+
+
+def _holds_cases(unit_id: str, holding: dict[str, list[str]]) -> Refused:
+    case_ids = sorted(case for cases in holding.values() for case in cases)
+    mediator_ids = sorted(holding)
+    return Refused(
+        409,
+        Refusal.MEDIATOR_HOLDS_CASES,
+        f"{', '.join(mediator_ids)} still hold open cases of {unit_id}: {', '.join(case_ids)}; "
+        "a supervisor or the unit's lead reassigns them first",
+        unit_id=unit_id,
+        mediator_ids=mediator_ids,
+        case_ids=case_ids,
+    )
+
+
 def entries_of(registry: Registry, mediators: list[MediatorIn]) -> list[MediatorEntry]:
     entries = []
     for mediator in mediators:
@@ -72,6 +97,9 @@ def create_mediators_router(
         elsewhere = serving_elsewhere(registry, unit_id, body.mediators)
         if elsewhere:
             return unprocessable(elsewhere)
+        still_holding = holding_open_cases(registry, unit_id, body.mediators, models)
+        if still_holding:
+            raise _holds_cases(unit_id, still_holding)
         await _change_mediators(
             shared, audit, caller, unit_id, entries_of(registry, body.mediators)
         )

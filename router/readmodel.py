@@ -1,4 +1,5 @@
-"""The router's small read models, in memory: open cases per mediator, resolutions for rebound
+"""The router's small read models, in memory: open cases per mediator (which the mediators admin
+checks before removing anyone), resolutions for rebound
 detection, and which units are saturated. Pure state, fed by the Kafka edge.
 
 Why in memory, rebuilt from the topics at start rather than persisted: the topics are already
@@ -18,12 +19,14 @@ from contracts.events import (
     CaseAssigned,
     CaseEscalationRequested,
     CaseFailed,
+    CaseReassigned,
     CaseReferred,
     CaseReopened,
     CaseResolved,
     CaseRouted,
     CaseWithdrawn,
     Dispute,
+    ReportJoined,
 )
 from contracts.vocabulary import Tier
 from router.policy import Policy
@@ -68,6 +71,20 @@ class LoadModel:
         held = self._cases.get(case_id)
         known = held.seq if held is not None else 1
         self._set(case_id, _Held(max(seq or known, known), None, open=False))
+
+    def reassigned(self, case_id: str, seq: int, mediator_id: str) -> None:
+        """The open case moved to another mediator of its unit, at the same routing."""
+        held = self._cases.get(case_id)
+        if held is not None and held.open and held.seq == seq:
+            self._set(case_id, _Held(seq, mediator_id, open=True))
+
+    def open_cases_of(self, mediator_ids: set[str]) -> dict[str, list[str]]:
+        """The open cases each of `mediator_ids` holds, as far as the topics have told."""
+        held: dict[str, list[str]] = {}
+        for case_id, entry in self._cases.items():
+            if entry.open and entry.mediator_id in mediator_ids:
+                held.setdefault(entry.mediator_id, []).append(case_id)
+        return {mediator_id: sorted(cases) for mediator_id, cases in held.items()}
 
     def reopened(self, case_id: str, mediator_id: str | None) -> None:
         held = self._cases.get(case_id)
@@ -167,6 +184,10 @@ class ReadModels:
             self.load.assigned(event.case_id, event.routing_seq, event.mediator_id)
         elif isinstance(event, CaseReopened):
             self.load.reopened(event.case_id, event.mediator_id)
+        elif isinstance(event, CaseReassigned):
+            self.load.reassigned(event.case_id, event.routing_seq, event.mediator_id)
+        elif isinstance(event, ReportJoined):
+            self.load.closed(event.case_id)  # routed as a case, joined another instead
         elif isinstance(event, CLOSING):
             seq = event.routing_seq if isinstance(event, CaseEscalationRequested) else None
             self.load.closed(event.case_id, seq)

@@ -46,6 +46,9 @@ class Refusal(StrEnum):
     SESSION_ENDED = "session_ended"
     WRONG_CREDENTIALS = "wrong_credentials"
     USER_NOT_FOUND = "user_not_found"
+    ASSIGNED_TO_OTHER = "assigned_to_other"
+    MAY_NOT_REASSIGN = "may_not_reassign"
+    MEDIATOR_HOLDS_CASES = "mediator_holds_cases"
 
 
 class FieldProblem(StrEnum):

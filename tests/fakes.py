@@ -53,6 +53,20 @@ class InMemoryCaseStore:
         matching.sort(key=lambda case: (-case["priority_rank"], case[due]))
         return matching[:limit]
 
+    async def chain_case(self, resolved_id: str, report_id: str) -> Document | None:
+        for case in self.cases.values():
+            if report_id in case.get("joined_reports", ()):
+                return copy.deepcopy(case)
+        chain = [
+            case
+            for case in self.cases.values()
+            if (case["_id"] == resolved_id or case.get("rebound_of") == resolved_id)
+            and case["_id"] != report_id
+            and case["state"] in {"assigned", "accepted", "in_mediation", "reopened"}
+        ]
+        chain.sort(key=lambda case: (case["started_at"], case["_id"]), reverse=True)
+        return copy.deepcopy(chain[0]) if chain else None
+
     async def get(self, case_id: str) -> Document | None:
         case = self.cases.get(case_id)
         return copy.deepcopy(case) if case is not None else None
@@ -111,6 +125,8 @@ class InMemoryMetricsStore:
                 continue
             stored = self.counters.get(doc_id, {**item.keys, "c": Counter()})
             document = {**stored, "c": Counter(stored["c"])}
+            if item.durations:
+                document["ttr_h"] = [*stored.get("ttr_h", []), *item.durations]
             for name, value in item.inc.items():
                 if not value:
                     continue

@@ -109,12 +109,12 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
     "mediator.no_actions": ("当前无可办理事项", "Nothing to do on this case now"),
     "action.accept": ("接案", "Accept"),
     "action.hold_session": ("记录调解会", "Record a session"),
-    "action.resolve": ("调解成功", "Resolved"),
-    "action.fail": ("调解不成", "Failed"),
+    "action.resolve": ("调解成功", "Resolve"),
+    "action.fail": ("标记失败", "Mark failed"),
     "action.refer": ("移交", "Refer"),
-    "action.withdraw": ("撤回", "Withdrawn"),
-    "action.follow_up": ("履行回访", "Agreement follow-up"),
-    "action.visit": ("回访满意度", "Return visit"),
+    "action.withdraw": ("撤回", "Withdraw"),
+    "action.follow_up": ("记录履行回访", "Record follow-up"),
+    "action.visit": ("记录回访", "Record return visit"),
     "field.held_at": ("调解时间", "Held at"),
     "field.participants": ("参加人（逗号分隔）", "Participants (comma separated)"),
     "field.notes": ("记录", "Notes"),
@@ -576,10 +576,6 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
         "At least {limit} different characters",
     ),
     "invalid.user_name_taken": ("用户名 {user_name} 已被使用", "User name {user_name} is taken"),
-    "invalid.mediator_not_of_unit": (
-        "{mediator_id} 不是 {unit_id} 名录中的调解员",
-        "{mediator_id} is not a mediator {unit_id} lists",
-    ),
     "invalid.lat_long_pair": ("经度和纬度须同时填写", "Latitude and longitude go together"),
     "invalid.location_required": (
         "须提供经纬度、地址或地址编号",
@@ -644,6 +640,63 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
     "invalid.url_scheme": ("网址须以 http 或 https 开头", "The URL must start with http or https"),
     "invalid.url_type": ("应为网址", "Must be a URL"),
     "invalid.url_too_long": ("网址过长", "The URL is too long"),
+    # The mediator's case: who holds it, its contacts, reassignment, rebounds, confirmations.
+    "error.assigned_to_other": (
+        "该案件由 {assigned_name}（{assigned_to}）承办，您不能办理；"
+        "如需转办，请督办人员或本组织负责人改派",
+        "The case is assigned to {assigned_name} ({assigned_to}); you may not act on it "
+        "unless a supervisor or the unit's lead reassigns it",
+    ),
+    "error.may_not_reassign": (
+        "{subject} 无权改派 {unit_id} 的案件：仅限督办人员和本组织负责人",
+        "{subject} may not reassign the cases of {unit_id}: only supervisors and the unit's lead",
+    ),
+    "error.mediator_holds_cases": (
+        "{mediator_ids} 仍有未结案件：{case_ids}；请先改派",
+        "{mediator_ids} still hold open cases: {case_ids}; reassign them first",
+    ),
+    "invalid.mediator_not_of_unit": (
+        "{mediator_id} 不是本调解组织的调解员",
+        "{mediator_id} is not a mediator of this unit",
+    ),
+    "why.already_assigned": ("；已由该调解员承办", "; it is assigned to that mediator already"),
+    "mediator.assigned_to": ("承办人", "Assigned to"),
+    "mediator.unassigned": (
+        "尚未指定，本组织调解员均可接案",
+        "Nobody yet: any of the unit's mediators may accept",
+    ),
+    "mediator.not_yours": (
+        "此案件由 {name} 承办。如需转办，请督办人员或本组织负责人改派。",
+        "This case is assigned to {name}. A supervisor or the unit's lead may reassign it.",
+    ),
+    "mediator.only_mediators": (
+        "案件由本调解组织的调解员办理",
+        "The unit's mediators act on its cases",
+    ),
+    "mediator.contacts": ("当事人联系方式", "Parties' contacts"),
+    "mediator.open_contacts": ("查看联系方式（将记入审计）", "Open contacts (audited)"),
+    "mediator.reassign": ("改派", "Reassign"),
+    "mediator.reassign_to": ("改派给", "Reassign to"),
+    "mediator.rebound_of": ("纠纷反弹，此前已化解：", "Rebound of the resolved case "),
+    "mediator.duplicate_of": ("可能与此前案件重复：", "Possible duplicate of "),
+    "mediator.rebound": ("反弹", "Rebound"),
+    "mediator.duplicate": ("疑似重复", "Possible duplicate"),
+    "mediator.risk": ("风险", "Risk"),
+    "mediator.times_in": ("时间均为{zone}时间", "Times are {zone} time"),
+    "mediator.held_at": ("调解时间 {at}", "held at {at}"),
+    "mediator.by": ("办理人 {who}", "by {who}"),
+    "done.accept": ("已接案", "Case accepted"),
+    "done.hold_session": ("调解会已记录", "Session recorded"),
+    "done.resolve": ("已记录调解成功", "Recorded as resolved"),
+    "done.fail": ("已标记调解不成，案件将移交上一级", "Marked failed: the case goes one tier up"),
+    "done.refer": ("已移交", "Referred"),
+    "done.withdraw": ("已撤回", "Withdrawn"),
+    "done.follow_up": ("履行回访已记录", "Follow-up recorded"),
+    "done.visit": ("回访已记录", "Return visit recorded"),
+    "done.reassign": ("已改派", "Reassigned"),
+    "timeline.reassigned": ("改派承办人", "Reassigned"),
+    "timeline.rebound_joined": ("同一纠纷再次反映，并入本案", "Reported again: joined this case"),
+    "why.joined": ("；该反映已并入本案", "; the report joined this case already"),
 }
 
 

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from services.accounts import Accounts
 from services.auth import AuthSettings, Principal, SwitchAsked, authenticate, describe, token_of
 from services.errors import Refusal, Refused
+from services.web.county_time import county_zone, input_value, shown
 from services.web.i18n import Translator, pick_language
 from services.web.signin import SIGNIN_PATH, SIGNOUT_PATH, signin_router
 from services.web.switch import SWITCH_PATH, without_token
@@ -48,6 +49,10 @@ class Pages:
         self._console = console
         self.links = links or ConsoleLinks()
         self._auth: AuthSettings | None = None
+        # Every time shown or pre-filled is the county's wall clock (TIAOJIE_TIME_ZONE).
+        self.zone = county_zone()
+        self._env.filters["local"] = lambda value: shown(value, self.zone)
+        self._env.filters["local_input"] = lambda value: input_value(value, self.zone)
 
     def install(self, app: FastAPI, accounts: Accounts) -> None:
         """The shared assets, signing in and out, and refusals of the console's pages shown
@@ -180,6 +185,7 @@ class Pages:
             static=STATIC_PATH,
             path=request.url.path,
             signout_path=SIGNOUT_PATH,
+            time_zone=self.zone.key,
             **{"signed_in": signed_in, "who": who, **context},  # a page may say otherwise
         )
         response = HTMLResponse(html, status_code=status_code)

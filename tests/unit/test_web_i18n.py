@@ -45,11 +45,11 @@ def test_translator_falls_back_to_the_key_so_missing_strings_show() -> None:
 def test_a_sentence_words_its_facts_by_kind_and_joins_lists() -> None:
     params = {"action": "fail", "state": "assigned", "allowed_actions": ["accept", "withdraw"]}
     assert Translator(ZH).format("error.illegal_transition", params) == (
-        "案件当前状态为“已分派”，不能“调解不成”；现在可办理：接案、撤回"
+        "案件当前状态为“已分派”，不能“标记失败”；现在可办理：接案、撤回"
     )
     waiting = params | {"allowed_actions": [], "why": "awaiting_reroute"}
     assert Translator(EN).format("error.illegal_transition", waiting) == (
-        "“Failed” is not possible while the case is “Assigned”; possible now: none; "
+        "“Mark failed” is not possible while the case is “Assigned”; possible now: none; "
         "the case is waiting to move one tier up"
     )
 

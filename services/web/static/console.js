@@ -51,6 +51,25 @@
       return this.coded("error", body && body.error, body && body.params, english);
     },
 
+    /** A `datetime-local` value (a wall-clock time without a zone) read in the county's zone
+     * `zone` (the page gives it, TIAOJIE_TIME_ZONE), never the browser's: as UTC ISO text. */
+    zonedIso(value, zone) {
+      const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(value || "");
+      if (!m || !zone) return value;
+      const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0));
+      const clock = new Intl.DateTimeFormat("en-US", {
+        timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+        hour: "2-digit", minute: "2-digit", second: "2-digit",
+      });
+      const offsetAt = (instant) => {
+        const p = Object.fromEntries(clock.formatToParts(new Date(instant)).map((x) => [x.type, x.value]));
+        return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - instant;
+      };
+      // The zone's offset at the wall time, checked again at the instant found (DST edges).
+      const first = wall - offsetAt(wall);
+      return new Date(wall - offsetAt(first)).toISOString();
+    },
+
     /** Shows the 422 messages next to their fields; returns true when there were any. */
     showFieldErrors(form, body) {
       form.querySelectorAll(".error[data-for]").forEach((el) => { el.textContent = ""; });
