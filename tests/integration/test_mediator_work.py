@@ -4,6 +4,7 @@ and words a person reads."""
 
 import re
 import uuid
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -215,10 +216,12 @@ async def test_the_units_lead_reassigns_and_no_other_mediator_does(stack: Stack)
 async def test_a_mediator_holding_open_cases_is_not_removed_until_they_are_reassigned(
     stack: Stack,
 ) -> None:
-    router = stack.urls["router"]
-    case = await file_case(stack, SPARE)
-    case_id, holder = case["case_id"], case["mediator_id"]
-    other = next(m for m in lead_and_other(SPARE) if m != holder)
+    """A mediator the test adds, so the cases they hold are the test's own whatever other
+    tests leave open in the village."""
+    router, newcomer = stack.urls["router"], f"med-{SPARE}-8"
+    case_id = (await file_case(stack, SPARE))["case_id"]
+    other = lead_and_other(SPARE)[1]
+    supervisor = as_supervisor("hanyin-puxi")
     async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
         unit = (await client.get(f"{router}/v1/units/{SPARE}")).json()
         roster = [
@@ -231,30 +234,47 @@ async def test_a_mediator_holding_open_cases_is_not_removed_until_they_are_reass
                 f"{router}/v1/units/{SPARE}/mediators", json={"mediators": mediators}
             )
 
-        without_holder = [m for m in roster if m["id"] != holder]
+        async def newcomer_holds(cases: int) -> bool:
+            unit = (await client.get(f"{router}/v1/units/{SPARE}")).json()
+            held = {m["id"]: m["open_cases"] for m in unit["mediators"]}
+            return held.get(newcomer) == cases
+
+        grown = await put([*roster, {"id": newcomer, "name": "韩新"}])
+        assert grown.status_code == 200, grown.text
         try:
-            refused = await put(without_holder)
+            handed = await eventually(
+                lambda: _accepted(reassign(stack, case_id, newcomer, supervisor)),
+                what="mediation reading the newcomer off the config topic",
+            )
+            assert handed.status_code == 200, handed.text
+            # The router reads the reassignment off the lifecycle topic.
+            await eventually(lambda: newcomer_holds(1), what="the router counting the case")
+            refused = await put(roster)
             assert refused.status_code == 409, refused.text
             body = refused.json()
             assert body["error"] == "mediator_holds_cases"
-            assert body["params"]["case_ids"] == [case_id]
-            assert body["params"]["mediator_ids"] == [holder]
+            assert (body["params"]["mediator_ids"], body["params"]["case_ids"]) == (
+                [newcomer],
+                [case_id],
+            )
             assert case_id in body["detail"]
-
-            moved = await reassign(stack, case_id, other, as_supervisor("hanyin-puxi"))
+            moved = await reassign(stack, case_id, other, supervisor)
             assert moved.status_code == 200, moved.text
-
-            async def removed() -> bool:
-                return (await put(without_holder)).status_code == 200
-
-            # The router reads the reassignment off the lifecycle topic.
-            await eventually(removed, what="the router seeing the case change hands")
-            without_other = [m for m in roster if m["id"] != other]
-            still = await put(without_other)
-            assert (still.status_code, still.json()["params"]["case_ids"]) == (409, [case_id])
+            await eventually(lambda: newcomer_holds(0), what="the router seeing the case move")
         finally:
-            restored = await put(roster)
-            assert restored.status_code == 200, restored.text
+
+            async def restored() -> httpx.Response | None:
+                answer = await put(roster)
+                return None if answer.status_code == 409 else answer
+
+            answer = await eventually(restored, what="the roster back")
+            assert answer.status_code == 200, answer.text
+
+
+async def _accepted(answer: Awaitable[httpx.Response]) -> httpx.Response | None:
+    """The answer, or None while the newcomer is not yet known to mediation (422)."""
+    response = await answer
+    return None if response.status_code == 422 else response
 
 
 # ---- rebounds and duplicates ------------------------------------------------------------------

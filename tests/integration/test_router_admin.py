@@ -272,15 +272,21 @@ async def test_a_new_mediator_is_assigned_at_once_and_may_act_in_mediation(
     dongyuan_roster: list[Any],
 ) -> None:
     router = stack.urls["router"]
-    audit_start = await end_offsets(stack.infra.kafka, topics.AUDIT)
+    parties = [{"name": "赵六", "phone": "0", "village_id": DONGYUAN}]
+    # One case per shipped mediator first: each case goes to the least loaded, so afterwards
+    # every one of them holds a case, whatever other tests left open in the village, and the
+    # newcomer (none) is the least loaded. Nobody holding open cases is removed.
     routed_start = await end_offsets(stack.infra.kafka, topics.CASES_ROUTED)
+    for _ in dongyuan_roster:
+        filler = await report(client, stack, village_id=DONGYUAN, parties=parties)
+        await routed(stack, routed_start, filler)  # counted in the router's loads once routed
+    audit_start = await end_offsets(stack.infra.kafka, topics.AUDIT)
+    roster = [*dongyuan_roster, {"id": NEWCOMER, "name": "王新来"}]
     changed = await client.put(
-        f"{router}/v1/units/{DONGYUAN}/mediators",
-        json={"mediators": [{"id": NEWCOMER, "name": "王新来"}]},
+        f"{router}/v1/units/{DONGYUAN}/mediators", json={"mediators": roster}
     )
     assert changed.status_code == 200, changed.text
-    assert [m["id"] for m in changed.json()["mediators"]] == [NEWCOMER]
-    parties = [{"name": "赵六", "phone": "0", "village_id": DONGYUAN}]
+    assert [m["id"] for m in changed.json()["mediators"]] == [m["id"] for m in roster]
     case_id = await report(client, stack, village_id=DONGYUAN, parties=parties)
     decision = await routed(stack, routed_start, case_id)
     assert (decision.unit_id, decision.mediator_id) == (DONGYUAN, NEWCOMER)
@@ -306,7 +312,7 @@ async def test_a_new_mediator_is_assigned_at_once_and_may_act_in_mediation(
     change = await audited(stack, audit_start, lambda e: e.action == "unit.mediators.change")
     assert (change.actor, change.unit_id, change.outcome) == ("admin-1", DONGYUAN, "allowed")
     assert change.details["before"] == [m["id"] for m in dongyuan_roster]
-    assert change.details["after"] == [NEWCOMER]
+    assert change.details["after"] == [m["id"] for m in roster]
     stored = await mongo[stack.database]["audit"].find_one(
         {"action": "unit.mediators.change", "details.change_id": change.details["change_id"]}
     )
