@@ -15,7 +15,7 @@ from playwright.async_api import Browser, Page, expect
 from pymongo import AsyncMongoClient
 
 from services.auth import Role
-from tests.auth import as_needed
+from tests.auth import as_needed, fresh_token
 from tests.factories import JIANGHE, hotline_body
 from tests.integration.browser import browser, new_page, screenshot
 from tests.integration.conftest import Stack
@@ -193,3 +193,44 @@ async def test_people_sign_in_and_do_their_whole_job(
     await screenshot(work, "whole-job-mediator-case", readme="mediator-case")
     # The operator's list follows the case to its end.
     await expect(mine).to_have_attribute("data-status", "resolved", timeout=30_000)
+
+    # The shift changes at the same desk: the next operator's list is what they filed
+    # (elsewhere, too), not what this browser saw filed before.
+    await desk.click("#signout")
+    await sign_in_on(desk, f"{intake}/", colleague)
+    await expect(desk.locator(f'#mine tr[data-tracking="{their_number}"]')).to_be_visible()
+    await expect(desk.locator(f'#mine tr[data-tracking="{number}"]')).to_have_count(0)
+
+
+async def test_my_reports_are_those_i_filed_newest_first_and_no_one_elses(stack: Stack) -> None:
+    intake = stack.urls["intake"]
+    name = new_name("operator")
+    me = fresh_token(Role.OPERATOR, "hanyin", name)
+    namesake = fresh_token(Role.OPERATOR, "hanyin-chengguan", name)  # same name, another unit
+
+    async def file(as_whom: str) -> str:
+        party = {"name": "李四", "phone": a_phone(), "village_id": JIANGHE}
+        answer = await client.post(
+            f"{intake}/v1/disputes",
+            json=hotline_body(parties=[party]),
+            headers={"Authorization": f"Bearer {as_whom}"},
+        )
+        assert answer.status_code == 202, answer.text
+        return str(answer.json()["tracking_number"])
+
+    async def listed(as_whom: str, query: str = "") -> list[str]:
+        answer = await client.get(
+            f"{intake}/v1/disputes/mine{query}", headers={"Authorization": f"Bearer {as_whom}"}
+        )
+        assert answer.status_code == 200, answer.text
+        return [status["tracking_number"] for status in answer.json()]
+
+    async with httpx.AsyncClient(timeout=10) as client:
+        first, second, theirs = await file(me), await file(me), await file(namesake)
+
+        async def both_listed() -> list[str]:
+            return [] if len(found := await listed(me)) < 2 else found
+
+        assert await eventually(both_listed, what="my two reports") == [second, first]
+        assert await listed(namesake) == [theirs]
+        assert await listed(me, "?limit=1") == [second]
