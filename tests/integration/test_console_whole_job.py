@@ -6,6 +6,7 @@ mediator who got the case, who works it to the end on the county's clock beside 
 operator's console in the same browser."""
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,6 +55,28 @@ async def subscribe_a_webhook(page: Page, receiver: Receiver) -> str:
     return secret
 
 
+@pytest.fixture
+async def receiver(stack: Stack) -> AsyncIterator[Receiver]:
+    """A supervisor's webhook endpoint for the test. The subscriptions to it go with it: later
+    tests' alerts are not to be sent to a receiver that is gone."""
+    with webhook_receiver() as listening:
+        try:
+            yield listening
+        finally:
+            await unsubscribe_all_to(stack, listening.url(""))
+
+
+async def unsubscribe_all_to(stack: Stack, url_prefix: str) -> None:
+    subscriptions = f"{stack.urls['notifier']}/v1/subscriptions"
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as admin:
+        listed = await admin.get(subscriptions)
+        assert listed.status_code == 200, listed.text
+        for found in listed.json():
+            if str(found["delivery"].get("url", "")).startswith(url_prefix):
+                gone = await admin.delete(f"{subscriptions}/{found['subscription_id']}")
+                assert gone.status_code == 204, gone.text
+
+
 async def filed_by_colleague(stack: Stack, name: str, phone: str) -> str:
     """Another operator's report, filed under their own signed-in session: its number."""
     intake = stack.urls["intake"]
@@ -91,7 +114,7 @@ async def identity_is(page: Page, identity: str) -> None:
 
 
 async def test_people_sign_in_and_do_their_whole_job(
-    stack: Stack, browser: Browser, mongo: AsyncMongoClient[dict[str, Any]]
+    stack: Stack, browser: Browser, mongo: AsyncMongoClient[dict[str, Any]], receiver: Receiver
 ) -> None:
     intake, mediation = stack.urls["intake"], stack.urls["mediation"]
     operator, colleague = await user(stack, Role.OPERATOR), await user(stack, Role.OPERATOR)
@@ -100,32 +123,31 @@ async def test_people_sign_in_and_do_their_whole_job(
     # The town's supervisor subscribes first: the day's alerts are to reach their webhook.
     supervision = await new_page(browser)
     await sign_in_on(supervision, f"{stack.urls['notifier']}/", supervisor)
-    with webhook_receiver() as receiver:
-        secret = await subscribe_a_webhook(supervision, receiver)
+    secret = await subscribe_a_webhook(supervision, receiver)
 
-        # The operator takes a call about two villages of one town, with a weapon involved.
-        desk = await new_page(browser)
-        await sign_in_on(desk, f"{intake}/", operator)
-        phones = (a_phone(), a_phone())
-        await fill_town_level_call(desk, risk="weapon", party_phones=phones)
-        await desk.click("#report button[type=submit]")
-        await expect(desk.locator("#tracking")).to_have_text(TRACKING)
-        number = await desk.locator("#tracking").inner_text()
-        mine = desk.locator(f'#mine tr[data-tracking="{number}"]')
-        await expect(mine).to_have_attribute("data-unit", SHUANGRU, timeout=30_000)
-        await expect(mine).to_contain_text("双乳镇")
-        await screenshot(desk, "whole-job-operator-filed")
-        case_id = await dispute_id_of(stack, number)
+    # The operator takes a call about two villages of one town, with a weapon involved.
+    desk = await new_page(browser)
+    await sign_in_on(desk, f"{intake}/", operator)
+    phones = (a_phone(), a_phone())
+    await fill_town_level_call(desk, risk="weapon", party_phones=phones)
+    await desk.click("#report button[type=submit]")
+    await expect(desk.locator("#tracking")).to_have_text(TRACKING)
+    number = await desk.locator("#tracking").inner_text()
+    mine = desk.locator(f'#mine tr[data-tracking="{number}"]')
+    await expect(mine).to_have_attribute("data-unit", SHUANGRU, timeout=30_000)
+    await expect(mine).to_contain_text("双乳镇")
+    await screenshot(desk, "whole-job-operator-filed")
+    case_id = await dispute_id_of(stack, number)
 
-        # The urgent risk reaches the supervisor's open page and their webhook, signed.
-        alert = supervision.locator("#alerts li", has=supervision.locator(f'a[href$="{case_id}"]'))
-        await expect(alert).to_contain_text("紧急风险案件：持械", timeout=30_000)
-        await screenshot(supervision, "whole-job-supervisor", readme="supervisor-console")
+    # The urgent risk reaches the supervisor's open page and their webhook, signed.
+    alert = supervision.locator("#alerts li", has=supervision.locator(f'a[href$="{case_id}"]'))
+    await expect(alert).to_contain_text("紧急风险案件：持械", timeout=30_000)
+    await screenshot(supervision, "whole-job-supervisor", readme="supervisor-console")
 
-        async def at_the_webhook() -> list[dict[str, Any]]:
-            return hooks_about(receiver, case_id)
+    async def at_the_webhook() -> list[dict[str, Any]]:
+        return hooks_about(receiver, case_id)
 
-        delivered = await eventually(at_the_webhook, what="the alert at the webhook")
+    delivered = await eventually(at_the_webhook, what="the alert at the webhook")
     assert delivered[0]["alert"]["kind"] == "urgent_risk"
     assert verify(delivered[0]["hook"].headers, delivered[0]["hook"].body, secret)
 
