@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Protocol, TypeVar
 
 import structlog
-from fastapi import APIRouter, Depends, Header, Request, status
+from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from pymongo.errors import PyMongoError
@@ -111,6 +111,10 @@ class Wiring:
         """Only the channel's own role submits on it, and each token at a bounded rate."""
         require_role(caller, role)
         self.limiter.enforce(caller.token_id)
+
+
+MINE_SHOWN = 50
+"""How many of a person's latest reports their console lists."""
 
 
 def filer_of(caller: Principal) -> dict[str, str]:
@@ -366,6 +370,23 @@ def create_router(wiring: Wiring) -> APIRouter:
         field = "petition_ref" if report.petition_ref else "Idempotency-Key"
         return await answer(outcome, wiring, caller, key_field=field)
 
+    async def shown_to(caller: Principal, view: DisputeStatus) -> DisputeStatus:
+        """The view, linking a possible duplicate only where the caller could follow it."""
+        earlier = await readable(store, caller, view.possible_duplicate_of, registry)
+        return view.model_copy(update={"possible_duplicate_of": earlier})
+
+    @router.get("/disputes/mine", response_model=list[DisputeStatus])
+    async def my_disputes(
+        caller: Caller, limit: Annotated[int, Query(ge=1, le=MINE_SHOWN)] = MINE_SHOWN
+    ) -> list[DisputeStatus]:
+        """What the caller filed (same subject, role and unit), newest first: a console's "my
+        submissions" follows the person, whichever browser they sign in on, and a colleague
+        signing in on the same browser sees theirs only."""
+        found = await store.filed_by(filer_of(caller), limit)
+        entries = await store.status_entries_of([dispute["_id"] for dispute in found])
+        views = [dispute_status(dispute, entries.get(dispute["_id"], [])) for dispute in found]
+        return [await shown_to(caller, view) for view in views]
+
     @router.get(
         "/disputes/{reference}",
         response_model=DisputeStatus,
@@ -378,8 +399,7 @@ def create_router(wiring: Wiring) -> APIRouter:
         if found is None or not may_follow(caller, found, registry):
             return not_found(reference)
         view = dispute_status(found, await store.status_entries(found["_id"]))
-        earlier = await readable(store, caller, view.possible_duplicate_of, registry)
-        return view.model_copy(update={"possible_duplicate_of": earlier})
+        return await shown_to(caller, view)
 
     @router.get("/disputes/{reference}/contacts", response_model=None)
     async def sealed_contacts(caller: Caller, reference: str) -> dict[str, Any] | JSONResponse:

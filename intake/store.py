@@ -32,6 +32,12 @@ MATCHES_KEPT_S = 61 * 24 * 3600
 """Match entries expire after the longest duplicate window the settings allow, and a day."""
 
 
+FILER_FIELDS = ("subject", "role", "unit_id")
+"""Who filed a dispute, kept beside it (`private.filer`): a subject is unique only within a role
+and a unit."""
+FILER_KEYS = [(f"private.filer.{name}", ASCENDING) for name in FILER_FIELDS]
+
+
 class IntakeStore(Protocol):
     async def reserve(self, request: Document) -> Document | None:
         """Insert; None if new, else the document already holding the key."""
@@ -83,6 +89,11 @@ class IntakeStore(Protocol):
         """`status_entries` of many disputes in one query; a dispute without any is absent."""
         ...
 
+    async def filed_by(self, filer: dict[str, str], limit: int) -> list[Document]:
+        """The disputes this filer (subject, role and unit) reported, newest first (ties by
+        id), at most `limit`."""
+        ...
+
 
 @dataclass(frozen=True)
 class RecentPage:
@@ -123,6 +134,7 @@ class MongoIntakeStore:
         await self._db[STATUS].create_index([("dispute_id", ASCENDING)], name="dispute")
         recent = [("received_at", DESCENDING), ("_id", DESCENDING)]
         await self._db[DISPUTES].create_index(recent, name="received")
+        await self._db[DISPUTES].create_index([*FILER_KEYS, *recent], name="filer")
         matches = self._db[MATCHES]
         await matches.create_index([("key", ASCENDING), ("at", ASCENDING)], name="key_at")
         await matches.create_index("at", name="expiry", expireAfterSeconds=MATCHES_KEPT_S)
@@ -188,6 +200,11 @@ class MongoIntakeStore:
         order = [("received_at", DESCENDING), ("_id", DESCENDING)]
         found = self._db[DISPUTES].find(recent_filter(page), sort=order, limit=page.limit)
         return await found.to_list()
+
+    async def filed_by(self, filer: dict[str, str], limit: int) -> list[Document]:
+        query = {f"private.filer.{name}": filer[name] for name in FILER_FIELDS}
+        order = [("received_at", DESCENDING), ("_id", DESCENDING)]
+        return await self._db[DISPUTES].find(query, sort=order, limit=limit).to_list()
 
     async def status_entries_of(self, dispute_ids: list[str]) -> dict[str, list[Document]]:
         by_dispute: dict[str, list[Document]] = {}

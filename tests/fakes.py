@@ -264,6 +264,11 @@ class InMemoryIntakeStore:
         found.sort(key=lambda d: (d["received_at"], d["_id"]), reverse=True)
         return found[: page.limit]
 
+    async def filed_by(self, filer: dict[str, str], limit: int) -> list[Document]:
+        found = [d for d in self._of("disputes").values() if d["private"].get("filer") == filer]
+        found.sort(key=lambda d: (d["received_at"], d["_id"]), reverse=True)
+        return found[:limit]
+
     async def status_entries_of(self, dispute_ids: list[str]) -> dict[str, list[Document]]:
         by_dispute: dict[str, list[Document]] = {}
         for entry in self._of("status").values():

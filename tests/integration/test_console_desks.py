@@ -15,6 +15,7 @@ from tests.auth import token
 from tests.factories import JIANGHE
 from tests.integration.browser import browser, new_page, screenshot
 from tests.integration.conftest import Stack
+from tests.integration.consoles import SHUANGRU, fill_town_level_call
 from tests.integration.kafka_tools import produce
 from tests.integration.notifier_support import alert, webhook_receiver
 from tests.waiting import eventually
@@ -23,9 +24,6 @@ pytestmark = pytest.mark.integration
 __all__ = ["browser"]
 
 TRACKING = re.compile(r"^HY-\d{8}-\d{6}$")
-SHUANGRU = "hanyin-shuangru"
-XINYUAN = "hanyin-shuangru-xinyuan"
-JIANGHE_GRID = f"{JIANGHE}-g02"
 
 
 async def test_operator_files_a_town_level_dispute_and_a_colleague_looks_it_up(
@@ -33,20 +31,7 @@ async def test_operator_files_a_town_level_dispute_and_a_colleague_looks_it_up(
 ) -> None:
     page = await new_page(browser)
     await page.goto(f"{stack.urls['intake']}/?token={token(Role.OPERATOR)}")
-    await page.select_option("#town", SHUANGRU)
-    await page.select_option("#village", JIANGHE)
-    # The grid is picked by its name from the village's grids.
-    await page.locator(f'#grid option[value="{JIANGHE_GRID}"]').wait_for(state="attached")
-    await page.select_option("#grid", JIANGHE_GRID)
-    await page.fill("#caller-name", "陈来电")
-    await page.fill("#caller-phone", "13612345678")
-    await page.select_option("#category", "neighbour")
-    await page.fill("#description", "两村村民因灌溉水渠改道发生争执")
-    await page.fill("#party-0-name", "王大")
-    await page.select_option("#party-0-village", JIANGHE)
-    await page.fill("#party-1-name", "赵二")
-    await page.select_option("#party-1-village", XINYUAN)
-    await page.check('input[name="risk_flags"][value="minor_at_risk"]')
+    await fill_town_level_call(page)
     await page.click("#report button[type=submit]")
     tracking = page.locator("#tracking")
     await expect(tracking).to_have_text(TRACKING)

@@ -5,29 +5,20 @@ and works their unit's queue."""
 import re
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from services.auth import Role
 from services.web.i18n import TEXT
 from tests.factories import JIANGHE
 from tests.integration.browser import browser, new_page, screenshot
 from tests.integration.conftest import Stack
-from tests.integration.test_accounts import MEDIATOR, PASSWORD, new_name, user
+from tests.integration.consoles import create_mediator_in_console, sign_in_on
+from tests.integration.test_accounts import MEDIATOR, new_name, user
 from tests.integration.test_console_mediator import file_case
 from tests.integration.test_console_operator import TRACKING, fill_call
 
 pytestmark = pytest.mark.integration
 __all__ = ["browser"]
-
-
-async def sign_in_on(page: Page, url: str, name: str) -> None:
-    """Open the console, get the sign-in page, sign in: back on the page asked for."""
-    await page.goto(url)
-    await expect(page.locator("h1")).to_have_text(TEXT["signin.title"][0])
-    await page.fill("#user_name", name)
-    await page.fill("#password", PASSWORD)
-    await page.click("#signin-submit")
-    await expect(page.locator("#whoami")).to_be_visible()
 
 
 async def test_an_operator_and_a_supervisor_keep_their_own_consoles_in_one_browser(
@@ -67,16 +58,7 @@ async def test_an_admin_creates_a_mediator_who_signs_in_and_sees_their_queue(
     page = await new_page(browser)
     await sign_in_on(page, f"{stack.urls['router']}/console/users", admin)
     name = new_name("mediator")
-    await page.fill("#user_name", name)
-    await page.fill("#display_name", "江河调解员")
-    await page.fill("#new-password", PASSWORD)
-    await page.select_option("#role", "mediator")
-    await page.select_option("#unit_id", JIANGHE)
-    await page.select_option("#subject", MEDIATOR)
-    await page.click("#create-submit")
-    await expect(page.locator("#done")).to_have_attribute("data-done", "created")
-    row = page.locator(f'#users tr[data-user="{name}"]')
-    await expect(row).to_contain_text(MEDIATOR)
+    await create_mediator_in_console(page, name, "江河调解员", JIANGHE, MEDIATOR)
     await screenshot(page, "users-console")
 
     case = await file_case(stack)
