@@ -10,7 +10,7 @@ from typing import Any, Final
 
 from starlette.requests import Request
 
-from contracts.registry import Unit
+from contracts.registry import Unit, hanyin
 
 ZH: Final = "zh-CN"
 EN: Final = "en"
@@ -351,11 +351,11 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
     # Routing reasons (contracts.vocabulary.RoutingReason); the English is also the API's `reason`.
     "route.cross_town": (
         "当事人分属不同乡镇（{towns}），由{tier:tier}级调解",
-        "parties live in different towns ({towns}): {tier}",
+        "parties live in different towns ({towns}): {tier:tier}",
     ),
     "route.cross_village": (
         "当事人分属同一乡镇的不同村（{villages}），由{tier:tier}级调解",
-        "parties live in different villages of one town ({villages}): {tier}",
+        "parties live in different villages of one town ({villages}): {tier:tier}",
     ),
     "route.amount": (
         "涉及金额¥{amount_yuan}，不低于¥{limit}，由{tier:tier}级调解",
@@ -742,11 +742,19 @@ class Translator:
     def coded(
         self, prefix: str, code: str | None, params: Mapping[str, Any] | None, fallback: str
     ) -> str:
-        """A server's fact given as a code (and facts), worded here; facts recorded before
-        they carried codes keep the server's text."""
+        """A server's fact given as a code (and facts), worded here with units by name; facts
+        recorded before they carried codes keep the server's text."""
         if code is None:
             return fallback
-        return self.format(f"{prefix}.{code}", params or {}, fallback)
+        named = {key: self._units_named(value) for key, value in (params or {}).items()}
+        return self.format(f"{prefix}.{code}", named, fallback)
+
+    def _units_named(self, value: Any) -> Any:
+        """Unit ids (alone or listed) as their names; anything else as it is."""
+        if isinstance(value, list | tuple):
+            return [self._units_named(item) for item in value]
+        unit = hanyin().unit(value) if isinstance(value, str) else None
+        return self.unit_name(unit) if unit is not None else value
 
     def join(self, words: Iterable[str]) -> str:
         """A list as this language writes one (甲、乙 / a, b), `list.empty` when there is none:

@@ -13,8 +13,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from contracts.registry import hanyin
 from services.accounts import Accounts
-from services.auth import AuthSettings, Principal, SwitchAsked, authenticate, describe, token_of
+from services.auth import (
+    AuthSettings,
+    Principal,
+    Role,
+    SwitchAsked,
+    authenticate,
+    describe,
+    token_of,
+)
 from services.errors import Refusal, Refused
 from services.web.county_time import county_zone, input_value, shown
 from services.web.i18n import Translator, pick_language
@@ -175,7 +184,7 @@ class Pages:
         who = None
         if caller is not None:
             role = translate.label("role", caller.role.value)
-            who = {"label": f"{caller.subject}（{role}）", "identity": describe(caller)}
+            who = {"label": f"{person_name(caller)}（{role}）", "identity": describe(caller)}
         signed_in = self._auth is not None and self._auth.cookie in request.cookies
         html = self._env.get_template(template).render(
             t=translate,
@@ -192,3 +201,9 @@ class Pages:
         if request.query_params.get("lang") == language:
             response.set_cookie("lang", language, max_age=365 * 24 * 3600, samesite="lax")
         return response
+
+
+def person_name(caller: Principal) -> str:
+    """A mediator by the name their unit lists, anyone else by their account's user name."""
+    mediator = hanyin().mediators.get(caller.subject) if caller.role is Role.MEDIATOR else None
+    return mediator.name if mediator else caller.user or caller.subject

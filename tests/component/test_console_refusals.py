@@ -62,7 +62,7 @@ async def test_a_page_outside_the_jurisdiction_names_who_and_where(
     mediator = headers(Role.MEDIATOR, "hanyin-shuangru-jianghe", "med-hanyin-shuangru-jianghe-1")
     page = await client.get("/?unit=hanyin-puxi", headers=PAGE | mediator)
     assert page.status_code == 403
-    assert refusal_text(page.text) == "调解员（hanyin-shuangru-jianghe）无权查看 hanyin-puxi 的信息"
+    assert refusal_text(page.text) == "调解员（江河村）无权查看 蒲溪镇 的信息"  # names, not ids
     api = await client.get("/?unit=hanyin-puxi", headers=mediator)
     assert api.status_code == 403
     assert api.json()["error"] == "read_outside_unit"
