@@ -30,6 +30,7 @@ from services.jurisdiction import Jurisdiction
 USER_CREATE = "user.create"
 USER_PASSWORD_RESET = "user.password.reset"  # noqa: S105 (an action's name)
 USER_DISABLE = "user.disable"
+USER_ENABLE = "user.enable"
 UserNamePath = Annotated[str, Path(pattern=USER_NAME_PATTERN)]
 Problems = list[dict[str, Any]]
 
@@ -122,11 +123,17 @@ class UserAdmin:
         return []
 
     async def disable(self, caller: Principal, user_name: str) -> Account:
+        return await self._set_disabled(caller, user_name, True)
+
+    async def enable(self, caller: Principal, user_name: str) -> Account:
+        return await self._set_disabled(caller, user_name, False)
+
+    async def _set_disabled(self, caller: Principal, user_name: str, disabled: bool) -> Account:
         account = await self._existing(user_name)
-        await self._record(caller, USER_DISABLE, account)
-        await self.accounts.store.set_disabled(user_name, True, datetime.now(UTC))
+        await self._record(caller, USER_DISABLE if disabled else USER_ENABLE, account)
+        await self.accounts.store.set_disabled(user_name, disabled, datetime.now(UTC))
         self.accounts.forget(user_name)
-        return account.model_copy(update={"disabled": True})
+        return account.model_copy(update={"disabled": disabled})
 
     async def _record(self, caller: Principal, action: str, account: Account) -> None:
         """Before the change is made: nothing happens to an account unrecorded."""
@@ -192,5 +199,13 @@ def create_users_router(admin: UserAdmin, audit: AuditTrail, auth: AuthSettings)
     ) -> dict[str, Any]:
         """The person can no longer sign in; their open sessions stop within seconds."""
         return (await admin.disable(caller, user_name)).view()
+
+    @router.post("/{user_name}/enable")
+    async def enable_user(
+        user_name: UserNamePath,
+        caller: Annotated[Principal, admin_caller(auth, audit, USER_ENABLE)],
+    ) -> dict[str, Any]:
+        """The person signs in again; sessions from before the disable stay ended."""
+        return (await admin.enable(caller, user_name)).view()
 
     return router

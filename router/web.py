@@ -21,7 +21,7 @@ from services.web.signin import form_fields
 from services.web.switch import require_same_origin, switch_router
 
 USERS_PATH = "/console/users"
-DONE = ("created", "password_reset", "was_disabled")
+DONE = ("created", "password_reset", "was_disabled", "was_enabled")
 
 
 def create_console(
@@ -105,5 +105,12 @@ def create_console(
         require_role(caller, Role.ADMIN)
         await admin.disable(caller, user_name)
         return done("was_disabled", user_name)
+
+    @router.post(USERS_PATH + "/{user_name}/enable")
+    async def enable(request: Request, user_name: str, caller: Admin) -> Response:
+        require_same_origin(request)
+        require_role(caller, Role.ADMIN)
+        await admin.enable(caller, user_name)
+        return done("was_enabled", user_name)
 
     return router, pages

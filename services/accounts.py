@@ -161,8 +161,11 @@ class AccountStore:
         return result.matched_count == 1
 
     async def set_disabled(self, user_name: str, disabled: bool, now: datetime) -> bool:
+        """Disabled or enabled again; either way the sessions from before stay ended."""
         change = {"disabled": disabled, "updated_at": now}
-        result = await self._users.update_one({"user_name": user_name}, {"$set": change})
+        result = await self._users.update_one(
+            {"user_name": user_name}, {"$set": change, "$inc": {"generation": 1}}
+        )
         return result.matched_count == 1
 
     async def put(self, account: Account, password_hash: str) -> None:
@@ -209,6 +212,7 @@ class Accounts:
         if document is None or not matches:
             return None
         account = Account.from_document(document)
+        self._seen[account.user_name] = _Seen(account, self.clock())  # what the session sees
         if account.disabled:
             return None
         return issue_token(
@@ -221,8 +225,8 @@ class Accounts:
         )
 
     async def check(self, principal: Principal) -> None:
-        """401 unless the session's account still exists, is enabled and has not had its
-        password reset since the session began."""
+        """401 unless the session's account still exists, is enabled and has not changed
+        (password reset, disabled) since the session began."""
         assert principal.user is not None
         account = await self._account(principal.user)
         if account is None:
@@ -230,7 +234,7 @@ class Accounts:
         if account.disabled:
             raise session_ended(principal.user, "the account is disabled")
         if principal.generation != account.generation:
-            raise session_ended(principal.user, "the password was reset")
+            raise session_ended(principal.user, "the account changed since the session began")
 
     def forget(self, user_name: str) -> None:
         """This replica's changes count at once here; other replicas see them within the

@@ -193,6 +193,32 @@ async def test_a_disabled_user_cannot_sign_in_and_their_open_session_stops(stack
         assert again.status_code == 401
         assert signin_error(again) == TEXT["error.wrong_credentials"][0]
 
+        async with httpx.AsyncClient(timeout=10, headers=headers(Role.ADMIN)) as admin:
+            enabled = await admin.post(f"{stack.urls['router']}/v1/users/{name}/enable")
+        assert (enabled.status_code, enabled.json()["disabled"]) == (200, False)
+        assert (await sign_in(browser, notifier, name)).status_code == 303
+        assert (await browser.get(f"{notifier}/")).status_code == 200
+
+
+async def test_enabling_a_user_again_does_not_bring_back_sessions_from_before(
+    stack: Stack,
+) -> None:
+    notifier, router = stack.urls["notifier"], stack.urls["router"]
+    name = await user(stack, Role.SUPERVISOR, "hanyin-shuangru")
+    async with browsing() as browser:
+        assert (await sign_in(browser, notifier, name)).status_code == 303
+        old_session = dict(browser.cookies.items())
+        async with httpx.AsyncClient(timeout=10, headers=headers(Role.ADMIN)) as admin:
+            assert (await admin.post(f"{router}/v1/users/{name}/disable")).status_code == 200
+            assert (await admin.post(f"{router}/v1/users/{name}/enable")).status_code == 200
+    async with httpx.AsyncClient(timeout=10, cookies=old_session) as stale:
+
+        async def refused() -> bool:
+            answer = await stale.get(f"{notifier}/v1/subscriptions", headers={"Accept": "*/*"})
+            return answer.status_code == 401 and answer.json()["error"] == "session_ended"
+
+        await eventually(refused, timeout_s=15, what="the session from before to stay ended")
+
 
 async def test_a_password_reset_ends_the_sessions_of_the_old_one(stack: Stack) -> None:
     intake, router = stack.urls["intake"], stack.urls["router"]
