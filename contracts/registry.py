@@ -10,7 +10,6 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from contracts.ids import ancestors
 from contracts.vocabulary import Category, Tier
 
 UnitKind = Literal["prefecture", "county", "town", "village", "grid"]
@@ -71,30 +70,39 @@ class Registry:
     def unit(self, unit_id: str) -> Unit | None:
         return self.units.get(unit_id)
 
-    def village_of(self, unit_id: str) -> Unit | None:
-        """The village a village or grid id lies in."""
-        for candidate in ancestors(unit_id):
+    def parent_of(self, unit_id: str) -> str | None:
+        unit = self.units.get(unit_id)
+        return unit.parent_id if unit is not None else None
+
+    def ancestors(self, unit_id: str) -> list[str]:
+        """The unit and every unit above it, nearest first, by the registry's parent links
+        (ids may be slugs or division codes, which tell nothing of their parents)."""
+        chain = [unit_id]
+        while (parent := self.parent_of(chain[-1])) is not None:
+            chain.append(parent)
+        return chain
+
+    def is_within(self, unit_id: str, jurisdiction: str) -> bool:
+        """The unit is the jurisdiction or lies below it."""
+        return jurisdiction in self.ancestors(unit_id)
+
+    def _of_kind(self, unit_id: str, kind: UnitKind) -> Unit | None:
+        for candidate in self.ancestors(unit_id):
             unit = self.units.get(candidate)
-            if unit is not None and unit.kind == "village":
+            if unit is not None and unit.kind == kind:
                 return unit
         return None
 
+    def village_of(self, unit_id: str) -> Unit | None:
+        """The village a village or grid id lies in."""
+        return self._of_kind(unit_id, "village")
+
     def town_of(self, unit_id: str) -> Unit | None:
-        for candidate in ancestors(unit_id):
-            unit = self.units.get(candidate)
-            if unit is not None and unit.kind == "town":
-                return unit
-        return None
+        return self._of_kind(unit_id, "town")
 
     def county_of(self, unit_id: str) -> Unit | None:
         """The county a unit lies in (itself, for a county); None for an unknown unit."""
-        if unit_id not in self.units:
-            return None
-        for candidate in ancestors(unit_id):
-            unit = self.units.get(candidate)
-            if unit is not None and unit.kind == "county":
-                return unit
-        return None
+        return self._of_kind(unit_id, "county")
 
     def mediation_unit(self, place_id: str, tier: Tier) -> Unit:
         """The unit whose mediators take a case at `tier` for a dispute at `place_id`."""

@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from contracts.ids import UnitId, is_within
+from contracts.ids import UnitId
 from contracts.registry import hanyin
 from contracts.vocabulary import Category, HouseholdColor, PartyKind, RiskFlag
 from services.errors import FieldProblem, problem
@@ -130,7 +130,7 @@ class _Placed(Body):
     @classmethod
     def _grid_in_village(cls, grid_id: str | None, info: ValidationInfo) -> str | None:
         village_id = info.data.get("village_id")
-        if grid_id and village_id and not is_within(grid_id, village_id):
+        if grid_id and village_id and not hanyin().is_within(grid_id, village_id):
             raise problem(
                 FieldProblem.GRID_NOT_IN_VILLAGE,
                 "grid is not in village {village_id}",

@@ -31,7 +31,7 @@ from contracts.events import (
     RoutingStep,
     deterministic_event_id,
 )
-from contracts.ids import is_within
+from contracts.registry import hanyin
 from contracts.vocabulary import (
     AgreementForm,
     AlertKind,
@@ -351,7 +351,7 @@ def may_reassign(case: Case, actor: Actor, lead_id: str | None) -> bool:
     """Supervisors of the unit's subtree (the unit or any unit above it), and the unit's lead
     mediator (`lead_id`: the first of its mediators by id), hand a case to someone else."""
     if actor.role == "supervisor":
-        return is_within(case.unit_id, actor.unit_id)
+        return hanyin().is_within(case.unit_id, actor.unit_id)
     if actor.role == "mediator":
         return actor.unit_id == case.unit_id and lead_id is not None and actor.subject == lead_id
     return False

@@ -2,7 +2,7 @@
 from summed counters. Pure arithmetic: no I/O here (the store only $inc-s what this says).
 
 Counters live per (unit, day, dimension, value). Each event counts for the unit that held the
-case and every unit above it (`contracts.ids.ancestors`), so a town's counters are the sum of
+case and every unit above it (`Registry.ancestors`), so a town's counters are the sum of
 its subtree and the county's the sum of everything. Days are China Standard Time calendar days.
 """
 
@@ -28,7 +28,7 @@ from contracts.events import (
     MediationSessionHeld,
     ReturnVisitRecorded,
 )
-from contracts.ids import ancestors, parent_of
+from contracts.registry import hanyin
 from contracts.vocabulary import EscalationReason, Satisfaction, Tier
 
 CHINA = timezone(timedelta(hours=8), "CST")
@@ -162,6 +162,7 @@ def hours_to_resolution(event: Event, facts: Facts) -> float | None:
 def increments_of(contributions: Iterable[Contribution]) -> dict[str, Increment]:
     """Every counter document the contributions touch, with their summed increments."""
     result: dict[str, Increment] = {}
+    registry = hanyin()
 
     def add(
         doc_id: str, keys: dict[str, Any], counts: Mapping[str, int], hours: Iterable[float] = ()
@@ -172,8 +173,8 @@ def increments_of(contributions: Iterable[Contribution]) -> dict[str, Increment]
 
     for item in contributions:
         day, counts = item.day, item.counts
-        for unit in ancestors(item.unit_id):
-            base = {"unit": unit, "parent": parent_of(unit)}
+        for unit in registry.ancestors(item.unit_id):
+            base = {"unit": unit, "parent": registry.parent_of(unit)}
             if counts:
                 keys = {**base, "day": day, "dim": ALL, "value": ""}
                 add(f"{unit}|{day}|{ALL}|", keys, counts, item.durations)

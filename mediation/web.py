@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from contracts.ids import UNIT_ID_PATTERN, is_within
+from contracts.ids import UNIT_ID_PATTERN
 from contracts.registry import Registry, Unit
 from contracts.vocabulary import AgreementForm, ReferralTarget, Satisfaction
 from mediation import lifecycle as lc
@@ -65,7 +65,7 @@ def pickable_units(registry: Registry, caller: Principal, bodies: list[Unit]) ->
     if caller.role is Role.ADMIN:
         return bodies
     if caller.role is Role.SUPERVISOR:
-        return [unit for unit in bodies if is_within(unit.id, caller.unit_id)]
+        return [unit for unit in bodies if registry.is_within(unit.id, caller.unit_id)]
     return [unit for unit in bodies if unit.id == caller.unit_id]
 
 

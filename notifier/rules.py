@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from contracts.events import AlertRaised
-from contracts.ids import ancestors, is_within
 from contracts.registry import hanyin
 from contracts.vocabulary import AlertKind, Priority
 from notifier.models import Subscription
@@ -33,7 +32,7 @@ WECOM_MAX_BYTES = 4096  # the group robot refuses longer markdown content
 def matches(subscription: Subscription, alert: AlertRaised) -> bool:
     """An alert reaches the supervisors of its unit and of every unit above it."""
     return (
-        is_within(alert.unit_id, subscription.unit_id)
+        hanyin().is_within(alert.unit_id, subscription.unit_id)
         and alert.kind in subscription.kinds
         and alert.priority.rank >= subscription.min_priority.rank
     )
@@ -94,7 +93,7 @@ def unit_name(unit_id: str) -> str:
     registry = hanyin()
     names = [
         unit.name
-        for unit_id_above in reversed(ancestors(unit_id))
+        for unit_id_above in reversed(registry.ancestors(unit_id))
         if (unit := registry.unit(unit_id_above)) is not None and unit.kind != "county"
     ]
     county = registry.unit(unit_id)

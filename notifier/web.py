@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from contracts.events import AlertRaised
-from contracts.ids import UNIT_ID_PATTERN, is_within
+from contracts.ids import UNIT_ID_PATTERN
 from contracts.registry import Registry
 from contracts.vocabulary import AlertKind, Priority
 from notifier import rules
@@ -34,7 +34,8 @@ def unit_labels(registry: Registry, translate: Translator, within: str) -> dict[
     return {
         unit.id: translate.unit_name(unit)
         for unit in registry.units.values()
-        if unit.kind != "grid" and (is_within(unit.id, within) or is_within(within, unit.id))
+        if unit.kind != "grid"
+        and (registry.is_within(unit.id, within) or registry.is_within(within, unit.id))
     }
 
 
@@ -99,7 +100,8 @@ def create_console(
             Subscription.from_document(d)
             for d in await store.all()
             if caller.can_read_unit(d["unit_id"])
-            if is_within(chosen.id, d["unit_id"]) or is_within(d["unit_id"], chosen.id)
+            if registry.is_within(chosen.id, d["unit_id"])
+            or registry.is_within(d["unit_id"], chosen.id)
         ]
         page = pages.render(
             request,

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from contracts.events import Dispute, DisputeReported, Party, RoutingStep
-from contracts.ids import MEDIATOR_ID_PATTERN, UnitId, ancestors
+from contracts.ids import MEDIATOR_ID_PATTERN, UnitId
 from contracts.registry import Mediator, Registry, Unit, UnitKind
 from contracts.vocabulary import (
     Category,
@@ -208,7 +208,7 @@ def unit_view(registry: Registry, unit_id: str, loads: Mapping[str, int]) -> Uni
         return None
     return UnitView(
         **UnitSummary.of(unit).model_dump(),
-        ancestors=ancestors(unit_id)[1:],
+        ancestors=registry.ancestors(unit_id)[1:],
         children=dict(Counter(child.kind for child in registry.children_of(unit_id))),
         mediators=[MediatorView.of(m, loads.get(m.id, 0)) for m in registry.mediators_of(unit_id)],
     )

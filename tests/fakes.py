@@ -12,7 +12,7 @@ from bson.codec_options import CodecOptions
 from pymongo.errors import OperationFailure
 
 from contracts.events import AlertRaised
-from contracts.ids import is_within
+from contracts.registry import hanyin
 from contracts.vocabulary import CaseState
 from intake.store import RecentPage
 from mediation.metrics import Contribution, increments_of
@@ -319,7 +319,9 @@ class InMemoryAlertLog:
         return len(new)
 
     async def recent(self, unit_id: str, limit: int) -> list[Document]:
-        within = [alert for _, alert in self.logged if is_within(alert["unit_id"], unit_id)]
+        within = [
+            alert for _, alert in self.logged if hanyin().is_within(alert["unit_id"], unit_id)
+        ]
         return within[::-1][:limit]
 
     async def follow(self, start: str | datetime, wait_s: float) -> "InMemoryAlertFeed":

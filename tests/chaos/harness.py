@@ -22,7 +22,6 @@ from pymongo import AsyncMongoClient
 
 from contracts import topics
 from contracts.events import AlertRaised, DisputeReported
-from contracts.ids import is_within
 from contracts.registry import hanyin
 from mediation.metrics import ALL, BACKLOG
 from services.broker import ensure_topics
@@ -326,7 +325,7 @@ def expected_metrics(cases: dict[int, list[Document]]) -> Counter[str]:
     expected: Counter[str] = Counter()
     for found in cases.values():
         for case in found:
-            if not is_within(case["unit_id"], TOWN):
+            if not hanyin().is_within(case["unit_id"], TOWN):
                 continue
             expected["assigned"] += case.get("routing_seq", 1)
             expected["started"] += 1

@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 
 from contracts import topics
 from contracts.events import CaseRouted, Dispute, RoutingStep
-from contracts.ids import parent_of
+from contracts.registry import hanyin
 from contracts.vocabulary import Category, Channel, Priority, Tier
 from tests.factories import dispute as a_dispute
 
@@ -68,7 +68,7 @@ def routed_case(
 
 def _unit_for(village: str, tier: Tier) -> str:
     if tier is Tier.TOWN:
-        return parent_of(village) or village
+        return hanyin().parent_of(village) or village
     if tier is Tier.COUNTY:
         return "hanyin"
     return village

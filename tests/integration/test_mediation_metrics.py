@@ -32,7 +32,7 @@ import httpx
 import pytest
 
 from contracts.events import CaseRouted
-from contracts.ids import parent_of
+from contracts.registry import hanyin
 from contracts.vocabulary import Category, Channel
 from tests.auth import as_needed
 from tests.factories import dispute as a_dispute
@@ -97,7 +97,7 @@ class Plan:
 
     @property
     def town(self) -> str:
-        return parent_of(self.village) or ""
+        return hanyin().parent_of(self.village) or ""
 
 
 KINDS = (
@@ -222,7 +222,7 @@ def expected(plans: list[Plan], started: dict[str, float], resolved_at: dict[str
 def _units_up(unit: str) -> Iterator[str]:
     while unit:
         yield unit
-        unit = parent_of(unit) or ""
+        unit = hanyin().parent_of(unit) or ""
 
 
 def _ch(plan: Plan) -> str:
@@ -502,6 +502,6 @@ async def compare_unit(http: httpx.AsyncClient, url: str, tallies: Any, unit: st
     wanted_children = {
         u: figures_of(tally)
         for (u, dim, _), tally in tallies.items()
-        if dim == "all" and parent_of(u) == unit
+        if dim == "all" and hanyin().parent_of(u) == unit
     }
     assert {g["key"]: strip(g) for g in children["groups"]} == wanted_children, unit

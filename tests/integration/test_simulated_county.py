@@ -15,7 +15,6 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 
 from contracts import topics
-from contracts.ids import is_within
 from contracts.registry import hanyin
 from intake import simulate as intake_simulation
 from mediation import simulate as mediation_simulation
@@ -130,7 +129,11 @@ def _town(unit_id: str) -> str:
     """The town a unit lies in; the county's own cases count for no town."""
     registry = hanyin()
     return next(
-        (t.id for t in registry.children_of(registry.county.id) if is_within(unit_id, t.id)),
+        (
+            t.id
+            for t in registry.children_of(registry.county.id)
+            if registry.is_within(unit_id, t.id)
+        ),
         "",
     )
 

@@ -7,7 +7,8 @@ from contracts.events import (
     LifecycleEvent,
     deterministic_event_id,
 )
-from contracts.ids import ancestors, is_within
+from contracts.registry import DATA_DIR, _parse, hanyin
+from contracts.registry_file import read_registry_file
 from tests.factories import reported, routed
 
 
@@ -48,11 +49,27 @@ def test_lifecycle_events_are_told_apart_by_type() -> None:
     assert adapter.validate_json(accepted.model_dump_json()) == accepted
 
 
-def test_unit_ids_are_hierarchical() -> None:
-    assert ancestors("hanyin-shuangru-jianghe") == [
+def test_which_unit_lies_in_which_is_the_registrys_to_say() -> None:
+    registry = hanyin()
+    assert registry.ancestors("hanyin-shuangru-jianghe") == [
         "hanyin-shuangru-jianghe",
         "hanyin-shuangru",
         "hanyin",
     ]
-    assert is_within("hanyin-shuangru-jianghe", "hanyin-shuangru")
-    assert not is_within("hanyin-shuangruxi", "hanyin-shuangru")
+    assert registry.is_within("hanyin-shuangru-jianghe", "hanyin-shuangru")
+    assert not registry.is_within("hanyin-shuangruxi", "hanyin-shuangru")
+    assert registry.ancestors("nowhere") == ["nowhere"]
+    codes = _parse(
+        read_registry_file(
+            (DATA_DIR / "xiangxi.csv").read_text(encoding="utf-8"), json_format=False, version="v"
+        )
+    )
+    assert codes.ancestors("433122100201-g01") == [
+        "433122100201-g01",
+        "433122100201",
+        "433122100000",
+        "433122000000",
+        "433100000000",
+    ]
+    assert codes.is_within("433122100201", "433122000000")
+    assert not codes.is_within("433123100201", "433122000000")  # Fenghuang, not Luxi

@@ -1,6 +1,5 @@
 from collections import Counter
 
-from contracts.ids import parent_of
 from contracts.registry import hanyin
 from contracts.vocabulary import Tier
 
@@ -15,9 +14,12 @@ def test_hanyin_sample_matches_the_published_figures() -> None:
     assert registry.unit(JIANGHE).name == "江河村"  # type: ignore[union-attr]
 
 
-def test_every_unit_id_names_its_parent() -> None:
-    for unit in hanyin().units.values():
-        assert parent_of(unit.id) == unit.parent_id, unit.id
+def test_every_hanyin_slug_names_its_parent() -> None:
+    """The sample's slugs spell their place; the registry's parent links say the same."""
+    registry = hanyin()
+    for unit in registry.units.values():
+        assert (unit.id.rpartition("-")[0] or None) == unit.parent_id, unit.id
+        assert registry.parent_of(unit.id) == unit.parent_id
 
 
 def test_every_mediation_body_has_mediators_and_every_group_a_village() -> None:
