@@ -43,7 +43,7 @@ from intake.status import dispute_status
 from intake.store import IntakeStore, RecentPage
 from services.auth import Role, authenticate, token_of
 from services.errors import FieldProblem, Refused, problem
-from services.guards import FieldError, field_name, key_problem, text_problem
+from services.guards import FieldError, field_name, key_problem
 from services.http import field_errors
 from services.mongo import Document
 from services.privacy import Sealer
@@ -139,7 +139,7 @@ def _field_name(dotted: str) -> str:
 def parse_form(body: bytes) -> tuple[dict[str, Any], list[FieldError]]:
     """A GeoReport form into the request model's shape, with every refusal named."""
     try:
-        # Escaped bytes that are not UTF-8 stay as lone surrogates, which the check below names.
+        # Escaped bytes that are not UTF-8 stay as lone surrogates, which InputGuard refuses.
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="surrogateescape")
     except UnicodeDecodeError:
         return {}, [{"field": "body", "message": "not UTF-8"}]
@@ -147,9 +147,10 @@ def parse_form(body: bytes) -> tuple[dict[str, Any], list[FieldError]]:
     attributes: dict[str, Any] = {}
     problems: list[FieldError] = []
     for key, value in pairs:
-        for found in (key_problem(key.replace("[", "").replace("]", "")), text_problem(value)):
-            if found:
-                problems.append({"field": field_name(key), "message": found})
+        # Text no database stores is refused for every form before it gets here (InputGuard);
+        # what is left is a key MongoDB would read as an operator or a path.
+        if found := key_problem(key.replace("[", "").replace("]", "")):
+            problems.append({"field": field_name(key), "message": found})
         if key.startswith("attribute[") and key.endswith("]"):
             name = key[len("attribute[") : -1].removesuffix("][").removesuffix("]")
             name = name.split("]", 1)[0]

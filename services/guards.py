@@ -53,11 +53,6 @@ def key_issue(key: str) -> Issue | None:
     return text_issue(key)
 
 
-def text_problem(text: str) -> str | None:
-    issue = text_issue(text)
-    return None if issue is None else issue[1]
-
-
 def key_problem(key: str) -> str | None:
     issue = key_issue(key)
     return None if issue is None else issue[1]
