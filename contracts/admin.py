@@ -1,6 +1,9 @@
-"""Changes an admin makes to what the router decides with: the routing policy and which
-mediators serve a unit. Published on `topics.CONFIG`, applied by every router in log order."""
+"""Changes an admin makes to what the services decide with: the routing policy, the
+jurisdictions and which mediators serve a unit. Published on `topics.CONFIG`, applied by every
+replica of every service in log order."""
 
+import base64
+import gzip
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -54,4 +57,27 @@ class MediatorsChanged(ChangeMade):
     mediators: tuple[MediatorEntry, ...] = Field(description="Every mediator of the unit now.")
 
 
-ConfigChange = Annotated[PolicyChanged | MediatorsChanged, Field(discriminator="event_type")]
+class RegistryImported(ChangeMade):
+    """A jurisdiction file, whole (`python -m router registry import`): its tree replaces the
+    tree under the same top unit, or joins the registry beside the others. Carried as the file
+    itself, compressed, so every replica reads it with the same checks and nothing is ever
+    half-applied; a 10,000-unit prefecture compresses to a few hundred kilobytes."""
+
+    event_type: Literal["RegistryImported"] = "RegistryImported"
+    file_name: str = Field(max_length=200, description="Name of the file (`.json` is JSON).")
+    content_gzip: str = Field(description="The file's bytes, gzip-compressed, base64-encoded.")
+    top_unit_id: str = Field(description="The file's top unit (its county or prefecture).")
+    units: int = Field(ge=1, description="How many units the file holds.")
+    version: str = Field(description="The file's name and content hash.")
+
+    @staticmethod
+    def pack(raw: bytes) -> str:
+        return base64.b64encode(gzip.compress(raw, mtime=0)).decode("ascii")
+
+    def content(self) -> bytes:
+        return gzip.decompress(base64.b64decode(self.content_gzip))
+
+
+ConfigChange = Annotated[
+    PolicyChanged | MediatorsChanged | RegistryImported, Field(discriminator="event_type")
+]

@@ -150,6 +150,20 @@ class CaseRouted(Event):
     rebound_of: str | None = Field(
         default=None, description="A resolved case this report re-opens (a rebound), if any."
     )
+    top: bool | None = Field(
+        default=None,
+        description="The unit is the top of its ladder: escalation there only alerts. Absent "
+        "from events older than the prefecture tier, whose top was always the county.",
+    )
+
+    @property
+    def at_top(self) -> bool:
+        return is_top(self.tier, self.top)
+
+
+def is_top(tier: Tier, top: bool | None) -> bool:
+    """Whether a case at `tier` can go no higher (`top` unknown: the county was the top)."""
+    return top if top is not None else tier in (Tier.COUNTY, Tier.PREFECTURE)
 
 
 class CaseEvent(Event):
@@ -283,6 +297,13 @@ class CaseEscalationRequested(CaseEvent):
     routing_seq: int = Field(ge=1, description="The routing being escalated; the next is +1.")
     dispute: Dispute = Field(description="The report, so the router can decide again alone.")
     trace: tuple[RoutingStep, ...] = Field(description="The routing so far, oldest first.")
+    top: bool | None = Field(
+        default=None, description="The case is at the top of its ladder: this only alerts."
+    )
+
+    @property
+    def at_top(self) -> bool:
+        return is_top(self.tier, self.top)
 
 
 LifecycleEvent = Annotated[

@@ -14,7 +14,5 @@ UNIT_ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+){0,5}$"
 
 UnitId = Annotated[str, StringConstraints(pattern=UNIT_ID_PATTERN, max_length=80)]
 
-COUNTY_UNIT_ID = "hanyin"
-
 MEDIATOR_ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+){0,9}$"
 """`med-hanyin-shuangru-jianghe-1`: the subject of the mediator's token."""

@@ -1,19 +1,27 @@
-"""The jurisdiction registry: county → towns → villages → basic grids, their mediation bodies,
-mediators and WeChat groups. Data lives in `contracts/data/<county>.json`; this module only
-reads it and answers questions about it (no I/O after loading).
+"""The jurisdiction registry: (prefecture →) county → towns → villages → basic grids, their
+mediation bodies, mediators and WeChat groups. Data lives in `contracts/data/` (JSON or CSV, see
+`contracts/registry_file.py`); this module reads it and answers questions about it.
+
+The tier ladder is the registry's: a case escalates to the unit its unit belongs to, and the
+unit with nothing above it is the top, where escalation only alerts. A county-only registry
+stops at the county; one over a prefecture goes one step further.
 """
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
+from contracts.registry_file import LADDER, read_registry_path
 from contracts.vocabulary import Category, Tier
 
 UnitKind = Literal["prefecture", "county", "town", "village", "grid"]
 DATA_DIR = Path(__file__).with_name("data")
+REGISTRY_ENV = "TIAOJIE_REGISTRY"
+"""Path of the jurisdiction file a deployment starts with (the Hanyin sample when unset)."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,7 @@ class Registry:
     _mediators_by_unit: dict[str, tuple[Mediator, ...]] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
-    _county: Unit | None = field(init=False, repr=False, compare=False, default=None)
+    _top: Unit | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         """Index once what routing asks for every decision (frozen, hence object.__setattr__)."""
@@ -58,14 +66,16 @@ class Registry:
             by_unit.setdefault(mediator.unit_id, []).append(mediator)
         indexed = {unit: tuple(sorted(ms, key=lambda m: m.id)) for unit, ms in by_unit.items()}
         object.__setattr__(self, "_mediators_by_unit", indexed)
-        county = next((unit for unit in self.units.values() if unit.kind == "county"), None)
-        object.__setattr__(self, "_county", county)
+        top = next((unit for unit in self.units.values() if unit.parent_id is None), None)
+        object.__setattr__(self, "_top", top)
 
     @property
-    def county(self) -> Unit:
-        if self._county is None:
-            raise LookupError("the registry has no county")
-        return self._county
+    def top(self) -> Unit:
+        """The deployment's first top unit (its county, or prefecture): the desk that triages
+        reports no place of the registry can be found for."""
+        if self._top is None:
+            raise LookupError("the registry has no units")
+        return self._top
 
     def unit(self, unit_id: str) -> Unit | None:
         return self.units.get(unit_id)
@@ -105,16 +115,20 @@ class Registry:
         return self._of_kind(unit_id, "county")
 
     def mediation_unit(self, place_id: str, tier: Tier) -> Unit:
-        """The unit whose mediators take a case at `tier` for a dispute at `place_id`."""
-        if tier in (Tier.VILLAGE, Tier.GRID):
-            village = self.village_of(place_id)
-            if village is not None:
-                return village
-        if tier in (Tier.VILLAGE, Tier.GRID, Tier.TOWN):
-            town = self.town_of(place_id)
-            if town is not None:
-                return town
-        return self.county
+        """The unit whose mediators take a case at `tier` for a dispute at `place_id`: the
+        place's unit of that kind, else the nearest above it (a grid's case goes to its
+        village; a prefecture asked of a county-only registry is its county)."""
+        wanted = LADDER.index("village" if tier is Tier.GRID else tier.value)
+        chain = [self.units[u] for u in self.ancestors(place_id) if u in self.units]
+        for unit in chain:
+            if LADDER.index(unit.kind) <= wanted:
+                return unit
+        return chain[-1] if chain else self.top
+
+    def above(self, unit_id: str) -> Unit | None:
+        """The unit a case held at `unit_id` escalates to; None at the top of the ladder."""
+        parent = self.parent_of(unit_id)
+        return self.units.get(parent) if parent is not None else None
 
     def mediators_of(self, unit_id: str) -> list[Mediator]:
         return list(self._mediators_by_unit.get(unit_id, ()))
@@ -129,6 +143,69 @@ class Registry:
         kept = {key: m for key, m in self.mediators.items() if m.unit_id != unit_id}
         kept.update({m.id: replace(m, unit_id=unit_id) for m in mediators})
         return replace(self, mediators=kept)
+
+
+class RegistryConflictError(ValueError):
+    """An imported jurisdiction would take ids another jurisdiction of the registry holds."""
+
+
+def with_jurisdiction(current: Registry, imported: Registry) -> Registry:
+    """`current` with `imported`'s tree in place of the tree under the same top unit, or
+    beside the others when that unit is new. A top unit already in the registry keeps its
+    parent (a county re-imports its own file inside its prefecture's deployment)."""
+    root = imported.top
+    existing = current.units.get(root.id)
+    if existing is not None and existing.kind != root.kind:
+        raise RegistryConflictError(f"{root.id} is a {existing.kind} here, not a {root.kind}")
+    replaced = {u for u in current.units if current.is_within(u, root.id)} if existing else set()
+    _refuse_clashes(current, imported, replaced)
+    placed = replace(root, parent_id=existing.parent_id) if existing else root
+    incoming = {**imported.units, root.id: placed}
+    units: dict[str, Unit] = {}
+    for unit_id, unit in current.units.items():
+        if unit_id == root.id:
+            units.update(incoming)  # where the old tree stood, so the deployment's top stays
+        elif unit_id not in replaced:
+            units[unit_id] = unit
+    units.update(incoming if existing is None else {})
+    mediators = {k: m for k, m in current.mediators.items() if m.unit_id not in replaced}
+    groups = {g: v for g, v in current.wechat_groups.items() if v not in replaced}
+    return Registry(
+        version=f"{current.version}+{imported.version}",
+        units=units,
+        mediators=mediators | imported.mediators,
+        wechat_groups=groups | imported.wechat_groups,
+        children=_children_of(units),
+    )
+
+
+def _refuse_clashes(current: Registry, imported: Registry, replaced: set[str]) -> None:
+    clashes = {
+        "units": [u for u in imported.units if u in current.units and u not in replaced],
+        "mediators": [
+            m
+            for m in imported.mediators
+            if m in current.mediators and current.mediators[m].unit_id not in replaced
+        ],
+        "WeChat groups": [
+            g
+            for g in imported.wechat_groups
+            if g in current.wechat_groups and current.wechat_groups[g] not in replaced
+        ],
+    }
+    found = [f"{what} {', '.join(ids[:5])}" for what, ids in clashes.items() if ids]
+    if found:
+        raise RegistryConflictError(
+            f"already held by another jurisdiction of the registry: {'; '.join(found)}"
+        )
+
+
+def _children_of(units: dict[str, Unit]) -> dict[str, tuple[str, ...]]:
+    children: dict[str, list[str]] = {}
+    for unit in units.values():
+        if unit.parent_id is not None:
+            children.setdefault(unit.parent_id, []).append(unit.id)
+    return {parent: tuple(sorted(ids)) for parent, ids in children.items()}
 
 
 def _parse(raw: dict[str, object]) -> Registry:
@@ -148,24 +225,53 @@ def _parse(raw: dict[str, object]) -> Registry:
         )
         for item in mediators_raw
     }
-    children: dict[str, list[str]] = {}
-    for unit in units.values():
-        if unit.parent_id is not None:
-            children.setdefault(unit.parent_id, []).append(unit.id)
     return Registry(
         version=str(raw["version"]),
         units=units,
         mediators=mediators,
         wechat_groups={str(k): str(v) for k, v in groups_raw.items()},
-        children={parent: tuple(sorted(ids)) for parent, ids in children.items()},
+        children=_children_of(units),
     )
 
 
 def load_registry(path: Path) -> Registry:
-    return _parse(json.loads(path.read_text(encoding="utf-8")))
+    """A registry file as the project ships it (JSON) or a county prepares it (CSV or JSON),
+    checked row by row (`RegistryFileError` names every problem)."""
+    return _parse(read_registry_path(path))
+
+
+def parse_document(document: dict[str, object]) -> Registry:
+    return _parse(document)
+
+
+def tier_of(unit: Unit) -> Tier:
+    """The tier a unit's mediators work at (a grid has none of its own: its village's)."""
+    return Tier.VILLAGE if unit.kind == "grid" else Tier(unit.kind)
 
 
 @cache
 def hanyin() -> Registry:
     """The Hanyin County sample the product ships with as demo data."""
-    return load_registry(DATA_DIR / "hanyin.json")
+    return _parse(json.loads((DATA_DIR / "hanyin.json").read_text(encoding="utf-8")))
+
+
+@cache
+def deployment_registry() -> Registry:
+    """What this deployment starts with: the file `TIAOJIE_REGISTRY` names, else Hanyin."""
+    path = os.environ.get(REGISTRY_ENV)
+    return load_registry(Path(path)) if path else hanyin()
+
+
+_in_force: list[Registry] = []
+
+
+def in_force() -> Registry:
+    """The registry this process works with now: the deployment's, with every change read from
+    the config topic since (imports, unit and mediator changes) — see services/jurisdiction."""
+    if not _in_force:
+        _in_force.append(deployment_registry())
+    return _in_force[-1]
+
+
+def put_in_force(registry: Registry) -> None:
+    _in_force[:] = [registry]

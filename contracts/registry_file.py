@@ -13,11 +13,13 @@ Unit ids are slugs (`hanyin-shuangru`) or national administrative-division codes
 """
 
 import csv
+import hashlib
 import io
 import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from contracts.ids import MEDIATOR_ID_PATTERN, UNIT_ID_PATTERN
@@ -83,6 +85,25 @@ def read_registry_file(text: str, *, json_format: bool, version: str) -> dict[st
         "mediators": [m for row in rows for m in row.mediators],
         "wechat_groups": {group: row.unit["id"] for row in rows for group in row.wechat_groups},
     }
+
+
+def read_registry_path(path: Path) -> dict[str, Any]:
+    """The document a file on disk describes (`.json` is JSON, anything else CSV), versioned by
+    its name and content hash."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise RegistryFileError([Problem(str(path), "file", str(error))]) from error
+    return read_registry_bytes(raw, name=path.name)
+
+
+def read_registry_bytes(raw: bytes, *, name: str) -> dict[str, Any]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise RegistryFileError([Problem(name, "file", f"not UTF-8 text: {error}")]) from error
+    version = f"{Path(name).stem}-{hashlib.sha256(raw).hexdigest()[:12]}"
+    return read_registry_file(text, json_format=name.endswith(".json"), version=version)
 
 
 # --- reading -----------------------------------------------------------------------------

@@ -56,6 +56,8 @@ class Tier(StrEnum):
     VILLAGE = "village"
     TOWN = "town"
     COUNTY = "county"
+    PREFECTURE = "prefecture"
+    """A prefecture or city over several counties (州/市), where a deployment spans one."""
 
 
 class CaseState(StrEnum):
@@ -124,6 +126,7 @@ class Satisfaction(StrEnum):
 class RoutingReason(StrEnum):
     """Why a routing step chose its tier; the step's `reason_params` hold the facts it names."""
 
+    CROSS_COUNTY = "cross_county"
     CROSS_TOWN = "cross_town"
     CROSS_VILLAGE = "cross_village"
     AMOUNT = "amount"

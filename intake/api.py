@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from pymongo.errors import PyMongoError
 
-from contracts.registry import Registry
+from contracts.registry import Registry, in_force
 from intake.models import (
     GridReport,
     HotlineReport,
@@ -98,7 +98,6 @@ class Wiring:
 
     intake: Intake
     store: IntakeStore
-    registry: Registry
     sealer: Sealer
     settings: IntakeSettings
     logger: structlog.stdlib.BoundLogger
@@ -106,6 +105,11 @@ class Wiring:
     limiter: RateLimiter
     audit: AuditTrail
     wechat_limits: WeChatLimits
+
+    @property
+    def registry(self) -> Registry:
+        """The registry in force at this request (jurisdictions are imported at run time)."""
+        return in_force()
 
     def submitter(self, caller: Principal, role: Role) -> None:
         """Only the channel's own role submits on it, and each token at a bounded rate."""
@@ -150,7 +154,7 @@ def county_of(found: Document, registry: Registry) -> str:
     county whose desk triages it."""
     place = place_of(found)
     county = registry.county_of(place) if place else None
-    return (county or registry.county).id
+    return (county or registry.top).id
 
 
 def operates_in_county(caller: Principal, found: Document, registry: Registry) -> bool:

@@ -8,7 +8,6 @@ from pydantic import TypeAdapter
 from contracts import topics
 from contracts.audit import AuditRecorded
 from contracts.events import CaseRouted, DisputeReported, LifecycleEvent
-from contracts.registry import Registry, hanyin
 from intake.api import WeChatLimits, Wiring, create_router
 from intake.georeport import render_refusal
 from intake.handlers import StatusFollower
@@ -24,6 +23,7 @@ from services.auth import AuthSettings
 from services.broker import create_broker, running_broker
 from services.consumer import subscribe_batch
 from services.http import chain_lifespans, create_service_app
+from services.jurisdiction import followed_jurisdiction
 from services.logging import configure_logging
 from services.mongo import create_mongo_client, ping
 from services.privacy import Sealer
@@ -35,13 +35,11 @@ def create_app(
     settings: IntakeSettings | None = None,
     *,
     store: IntakeStore | None = None,
-    registry: Registry | None = None,
     clock: Callable[[], datetime] | None = None,
     audit: AuditTrail | None = None,
 ) -> FastAPI:
     """`store` replaces MongoDB with another implementation (component tests)."""
     settings = settings or IntakeSettings()
-    registry = registry or hanyin()
     logger = configure_logging(settings.service_name, settings.log_level)
     broker = create_broker(settings, logger)
     client = create_mongo_client(settings)
@@ -112,15 +110,14 @@ def create_app(
         ),
     )
     auth = AuthSettings()
-    # Units do not change while running; mediators have nothing to file or follow here.
-    auth.recognise(lambda: registry, mediators=False)
+    jurisdiction, follow_config = followed_jurisdiction(settings, logger)
+    # Places are imported at run time; mediators have nothing to file or follow here.
+    auth.recognise(lambda: jurisdiction.current, mediators=False)
     limiter = RateLimiter(settings.submit_rate_per_s, settings.submit_burst)
     wechat = WeChatLimits.of(settings)
-    wiring = Wiring(
-        intake, store, registry, Sealer(), settings, logger, auth, limiter, audit, wechat
-    )
+    wiring = Wiring(intake, store, Sealer(), settings, logger, auth, limiter, audit, wechat)
     accounts = serve_consoles(auth, database, settings.service_name)
-    console, pages = create_console(auth, registry)
+    console, pages = create_console(auth)
     app = create_service_app(
         broker=broker,
         title="tiaojie intake",
@@ -132,7 +129,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         error_renderers={"/open311/": render_refusal},
         checks={"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: ping(database)},
-        lifespan=chain_lifespans(open_store, running_broker(broker, settings)),
+        lifespan=chain_lifespans(follow_config, open_store, running_broker(broker, settings)),
     )
     pages.install(app, accounts)
     return app

@@ -122,8 +122,7 @@ def public_place(registry: Registry, dispute: Mapping[str, Any]) -> tuple[str | 
     village = registry.village_of(place) if place else None
     if village is None:
         return None, None, None
-    town = registry.unit(village.parent_id) if village.parent_id else None
-    names = [registry.county.name, town.name if town else "", village.name]
+    names = [registry.units[unit].name for unit in reversed(registry.ancestors(village.id))]
     lat = round(village.lat, CENTROID_DECIMALS) if village.lat is not None else None
     lon = round(village.lon, CENTROID_DECIMALS) if village.lon is not None else None
     return "".join(names), lat, lon

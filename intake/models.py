@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from contracts.ids import UnitId
-from contracts.registry import hanyin
+from contracts.registry import in_force
 from contracts.vocabulary import Category, HouseholdColor, PartyKind, RiskFlag
 from services.errors import FieldProblem, problem
 
@@ -54,14 +54,14 @@ def _id_number(value: str) -> str:
 
 
 def _known_village(value: str) -> str:
-    unit = hanyin().unit(value)
+    unit = in_force().unit(value)
     if unit is None or unit.kind != "village":
         raise problem(FieldProblem.UNKNOWN_VILLAGE, "unknown village")
     return value
 
 
 def _known_grid(value: str) -> str:
-    unit = hanyin().unit(value)
+    unit = in_force().unit(value)
     if unit is None or unit.kind != "grid":
         raise problem(FieldProblem.UNKNOWN_GRID, "unknown grid")
     return value
@@ -130,7 +130,7 @@ class _Placed(Body):
     @classmethod
     def _grid_in_village(cls, grid_id: str | None, info: ValidationInfo) -> str | None:
         village_id = info.data.get("village_id")
-        if grid_id and village_id and not hanyin().is_within(grid_id, village_id):
+        if grid_id and village_id and not in_force().is_within(grid_id, village_id):
             raise problem(
                 FieldProblem.GRID_NOT_IN_VILLAGE,
                 "grid is not in village {village_id}",

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from contracts.ids import UNIT_ID_PATTERN
-from contracts.registry import Registry
+from contracts.registry import Registry, in_force
 from contracts.vocabulary import Category, HouseholdColor, PartyKind, RiskFlag
 from services.auth import AuthSettings, Principal, Role, console_caller, keep_token, require_role
 from services.web.i18n import Translator, pick_language
@@ -59,7 +59,7 @@ def towns_of(registry: Registry, translate: Translator) -> list[Town]:
                 for village in registry.children_of(town.id, "village")
             ],
         )
-        for town in registry.children_of(registry.county.id, "town")
+        for town in registry.children_of(registry.top.id, "town")
     ]
 
 
@@ -73,7 +73,7 @@ def unit_names(registry: Registry, translate: Translator) -> dict[str, str]:
     }
 
 
-def create_console(auth: AuthSettings, registry: Registry) -> tuple[APIRouter, Pages]:
+def create_console(auth: AuthSettings) -> tuple[APIRouter, Pages]:
     pages = Pages(Path(__file__).with_name("templates"), console="operator")
     router = APIRouter(include_in_schema=False)
     router.include_router(switch_router(auth))
@@ -84,10 +84,11 @@ def create_console(auth: AuthSettings, registry: Registry) -> tuple[APIRouter, P
     ) -> HTMLResponse:
         require_role(caller, Role.OPERATOR, Role.ADMIN)
         translate = Translator(pick_language(request))
+        registry = in_force()
         page = pages.render(
             request,
             "operator.html",
-            county=registry.county,
+            county=registry.top,
             towns=[asdict(town) for town in towns_of(registry, translate)],
             unit_labels=unit_names(registry, translate),
             categories=list(Category),
@@ -111,7 +112,7 @@ def create_console(auth: AuthSettings, registry: Registry) -> tuple[APIRouter, P
         """The towns, villages or grids to choose from, for the console's own session (the
         router's units API wants a bearer token, which a signed-in page does not hold)."""
         require_role(caller, Role.OPERATOR, Role.ADMIN)
-        found = registry.children_of(parent, kind)[:limit]
+        found = in_force().children_of(parent, kind)[:limit]
         return {"items": [{"id": u.id, "name": u.name, "name_en": u.name_en} for u in found]}
 
     return router, pages

@@ -10,7 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import ValidationError
 
-from contracts.ids import COUNTY_UNIT_ID, UNIT_ID_PATTERN
+from contracts.ids import UNIT_ID_PATTERN
+from contracts.registry import in_force
 from contracts.vocabulary import CaseState
 from mediation import lifecycle as lc
 from mediation.metrics import prometheus_text, summarise
@@ -335,14 +336,16 @@ def create_router(
     @router.get("/metrics/resolution")
     async def resolution_metrics(
         caller: Caller,
-        unit: Annotated[str, Query(pattern=UNIT_ID_PATTERN)] = COUNTY_UNIT_ID,
+        unit: Annotated[str | None, Query(pattern=UNIT_ID_PATTERN)] = None,
         start: Annotated[date | None, Query(alias="from")] = None,
         end: Annotated[date | None, Query(alias="to")] = None,
         by: Annotated[Literal["tier", "channel", "category", "day", "unit"] | None, Query()] = None,
     ) -> dict[str, Any]:
         """Figures for the unit's whole subtree over [from, to] (China calendar days), overall
         and grouped `by` one dimension (`unit` = its child units). Median and p90 hours to
-        resolution are measured from the stored durations (to 0.01 h)."""
+        resolution are measured from the stored durations (to 0.01 h). The caller's own unit
+        unless another is asked for."""
+        unit = unit or caller.unit_id
         require_read(caller, unit)
         documents = await metrics.documents(unit, start, end, children=by == "unit")
         summary = summarise(documents, unit, by)
@@ -361,7 +364,7 @@ def prometheus_router(metrics: MetricsStore, auth: AuthSettings) -> APIRouter:
 
     @router.get("/metrics", response_class=PlainTextResponse)
     async def prometheus(caller: Annotated[Principal, bearer(auth)]) -> PlainTextResponse:
-        require_read(caller, COUNTY_UNIT_ID)  # county-wide figures
+        require_read(caller, in_force().top.id)  # deployment-wide figures
         text = prometheus_text(await metrics.totals(), await metrics.backlog())
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 

@@ -8,7 +8,6 @@ from pydantic import TypeAdapter
 from contracts import topics
 from contracts.audit import AuditRecorded
 from contracts.events import AlertRaised, CaseAssigned, CaseRouted, LifecycleEvent
-from contracts.registry import Registry, hanyin
 from mediation.api import create_router, prometheus_router
 from mediation.handlers import MetricsRecorder, RoutedCases
 from mediation.metrics_store import MetricsStore, MongoMetricsStore
@@ -22,9 +21,8 @@ from services.audit import Auditor, AuditTrail
 from services.auth import AuthSettings
 from services.broker import create_broker, running_broker
 from services.consumer import subscribe_batch
-from services.follow import TopicFollower, following
 from services.http import chain_lifespans, create_service_app
-from services.jurisdiction import Jurisdiction
+from services.jurisdiction import followed_jurisdiction
 from services.logging import configure_logging
 from services.mongo import create_mongo_client, ping
 from services.privacy import Sealer
@@ -40,7 +38,6 @@ def create_app(
     *,
     store: CaseStore | None = None,
     metrics: MetricsStore | None = None,
-    registry: Registry | None = None,
     clock: Callable[[], datetime] | None = None,
     sweep: bool = True,
     audit: AuditTrail | None = None,
@@ -86,10 +83,7 @@ def create_app(
     )
     relay = Relay(store, publishers)
     clock = clock or _utc_now
-    jurisdiction = Jurisdiction(registry or hanyin(), logger)
-    follower = TopicFollower(
-        settings.kafka_bootstrap_servers, {topics.CONFIG: jurisdiction.apply_record}, logger
-    )
+    jurisdiction, follow_config = followed_jurisdiction(settings, logger)
     # Mediators' tokens count while their unit lists them: admins change the lists at run time.
     auth.recognise(lambda: jurisdiction.current, mediators=True)
     grace = timedelta(seconds=settings.backdate_grace_s)
@@ -131,7 +125,7 @@ def create_app(
 
     # The mediators admins changed are known before the first action is checked.
     steps = [
-        following(follower, settings.kafka_bootstrap_servers, settings.config_wait_s),
+        follow_config,
         open_store,
         running_broker(broker, settings),
     ]

@@ -30,8 +30,9 @@ from contracts.events import (
     ReturnVisitRecorded,
     RoutingStep,
     deterministic_event_id,
+    is_top,
 )
-from contracts.registry import hanyin
+from contracts.registry import in_force
 from contracts.vocabulary import (
     AgreementForm,
     AlertKind,
@@ -154,6 +155,14 @@ class Case:
     """When the latest timeline entry happened: nothing recorded later may be dated before."""
     joined: tuple[str, ...] = ()
     """Reports of the same dispute that joined this open case (rebounds while it was open)."""
+    top: bool | None = None
+    """The unit is the top of the case's ladder (None: stored before prefectures, when the
+    county was the top)."""
+
+    @property
+    def at_top(self) -> bool:
+        """Nowhere higher to go: failing or missing a deadline here only alerts."""
+        return is_top(self.tier, self.top)
 
     @property
     def place_id(self) -> str:
@@ -351,7 +360,7 @@ def may_reassign(case: Case, actor: Actor, lead_id: str | None) -> bool:
     """Supervisors of the unit's subtree (the unit or any unit above it), and the unit's lead
     mediator (`lead_id`: the first of its mediators by id), hand a case to someone else."""
     if actor.role == "supervisor":
-        return hanyin().is_within(case.unit_id, actor.unit_id)
+        return in_force().is_within(case.unit_id, actor.unit_id)
     if actor.role == "mediator":
         return actor.unit_id == case.unit_id and lead_id is not None and actor.subject == lead_id
     return False
@@ -541,6 +550,7 @@ def escalation_request(
         routing_seq=case.routing_seq,
         dispute=case.dispute,
         trace=case.trace,
+        top=case.top,
         **case_facts(case),
     )
 
@@ -554,7 +564,7 @@ def _fail(case: Case, cmd: Fail) -> Decision:
         _entry(case, "failed", cmd.at, mediator_id=cmd.mediator_id, reason=cmd.reason),
         _entry(case, "escalation_requested", cmd.at, reason=EscalationReason.FAILED.value),
     )
-    changes = _moved(case, S.FAILED, awaiting_reroute=case.tier is not Tier.COUNTY)
+    changes = _moved(case, S.FAILED, awaiting_reroute=not case.at_top)
     return Decision((failed, escalation), changes, entries)
 
 
@@ -757,7 +767,7 @@ def _check_deadlines(case: Case, cmd: CheckDeadlines) -> Decision:
         routing_seq=case.routing_seq,
     )
     breaches = (*case.breaches, breach_key(kind, case.routing_seq))
-    awaiting = case.tier is not Tier.COUNTY  # the county is the top: it only alerts
+    awaiting = not case.at_top  # the top of the ladder only alerts
     changes = _moved(case, case.state, breaches=breaches, awaiting_reroute=awaiting)
     entry = _entry(case, "escalation_requested", cmd.at, reason=reason.value, due_at=due)
     return Decision((escalation, alert), changes, (entry,))
@@ -803,6 +813,7 @@ def assignment_fields(routed: CaseRouted) -> dict[str, Any]:
         "routing_seq": routed.routing_seq,
         "trace": [step.model_dump(mode="json") for step in routed.trace],
         "awaiting_reroute": False,
+        "top": routed.top,
     }
 
 

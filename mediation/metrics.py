@@ -28,8 +28,8 @@ from contracts.events import (
     MediationSessionHeld,
     ReturnVisitRecorded,
 )
-from contracts.registry import hanyin
-from contracts.vocabulary import EscalationReason, Satisfaction, Tier
+from contracts.registry import in_force
+from contracts.vocabulary import EscalationReason, Satisfaction
 
 CHINA = timezone(timedelta(hours=8), "CST")
 TTR_EDGES_HOURS = (1, 2, 4, 8, 12, 24, 48, 72, 120, 168, 240, 360, 720, 1440, 2160)
@@ -110,7 +110,7 @@ def backlog_change(event: Event) -> int:
     if isinstance(event, CaseResolved | CaseFailed | CaseReferred | CaseWithdrawn):
         return -1
     if isinstance(event, CaseEscalationRequested):
-        handed_up = event.reason is not EscalationReason.FAILED and event.tier is not Tier.COUNTY
+        handed_up = event.reason is not EscalationReason.FAILED and not event.at_top
         return -1 if handed_up else 0  # a failure already left the queue with CaseFailed
     return 0
 
@@ -162,7 +162,7 @@ def hours_to_resolution(event: Event, facts: Facts) -> float | None:
 def increments_of(contributions: Iterable[Contribution]) -> dict[str, Increment]:
     """Every counter document the contributions touch, with their summed increments."""
     result: dict[str, Increment] = {}
-    registry = hanyin()
+    registry = in_force()
 
     def add(
         doc_id: str, keys: dict[str, Any], counts: Mapping[str, int], hours: Iterable[float] = ()

@@ -106,6 +106,7 @@ def case_of(document: dict[str, Any]) -> Case:
         started_at=_utc(document["started_at"]) if document.get("started_at") else None,
         last_entry_at=_last_entry_at(document.get("timeline", ())),
         joined=tuple(document.get("joined_reports", ())),
+        top=document.get("top"),
     )
 
 

@@ -41,11 +41,6 @@ class MediationSettings(ServiceSettings):
         "after they are held. Never before the case's last timeline entry, whatever this says.",
     )
     sweep_batch: int = Field(default=100, ge=1, le=1000)
-    config_wait_s: float = Field(
-        default=60.0,
-        gt=0,
-        description="How long start-up may take to read back the mediators admins changed.",
-    )
 
     def secrets(self) -> list[Secret]:
         """Mediation opens the sealed contacts of its cases; it hashes no identifiers."""

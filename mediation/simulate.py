@@ -187,7 +187,7 @@ async def town_figures(base_url: str) -> list[dict[str, Any]]:
     rows = []
     auth = MediatorCredentials(registry)
     async with httpx.AsyncClient(base_url=base_url, auth=auth, timeout=30) as client:
-        for town in registry.children_of(registry.county.id):
+        for town in registry.children_of(registry.top.id):
             params = {"unit": town.id, "by": "tier"}
             response = await client.get("/v1/metrics/resolution", params=params)
             response.raise_for_status()

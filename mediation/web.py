@@ -143,12 +143,9 @@ def _escape(text: str) -> str:
 def create_console(
     store: CaseStore, metrics: MetricsStore, jurisdiction: Jurisdiction, auth: AuthSettings
 ) -> tuple[APIRouter, Pages]:
-    registry = jurisdiction.current  # units do not change while running; mediators may
     pages = Pages(Path(__file__).with_name("templates"), console="mediator")
     router = APIRouter(include_in_schema=False)
     router.include_router(switch_router(auth))
-    bodies = [u for u in registry.units.values() if u.kind in ("county", "town", "village")]
-    bodies.sort(key=lambda unit: unit.id)
 
     @router.get("/", response_class=HTMLResponse)
     async def desk(
@@ -157,8 +154,11 @@ def create_console(
         unit: Annotated[str | None, Query(pattern=UNIT_ID_PATTERN)] = None,
         mediator: Annotated[str | None, Query(max_length=80)] = None,
     ) -> HTMLResponse:
-        chosen = registry.unit(unit or caller.unit_id) or registry.county
+        registry = jurisdiction.current  # units and mediators change at run time
+        chosen = registry.unit(unit or caller.unit_id) or registry.top
         require_read(caller, chosen.id)
+        bodies = [u for u in registry.units.values() if u.kind != "grid"]
+        bodies.sort(key=lambda unit: unit.id)
         documents = await store.queue(chosen.id, list(OPEN_STATES), mediator or None, 200)
         now = datetime.now(UTC)
         rows = []
@@ -200,6 +200,7 @@ def create_console(
         acting = caller.subject if caller.role is Role.MEDIATOR else mediator or view.mediator_id
         colleagues = jurisdiction.current.mediators_of(view.unit_id)
         language = pick_language(request)
+        registry = jurisdiction.current
         unit_name, mediator_name = _namer(registry, language == ZH), _mediator_namer(jurisdiction)
         plain_name = _mediator_namer(jurisdiction, with_id=False)
         fact = _fact_wording(Translator(language), unit_name, plain_name, pages.zone)
@@ -230,7 +231,8 @@ def create_console(
         caller: Annotated[Principal, console_caller(auth)],
         unit: Annotated[str | None, Query(pattern=UNIT_ID_PATTERN)] = None,
     ) -> HTMLResponse:
-        chosen = registry.unit(unit or caller.unit_id) or registry.county
+        registry = jurisdiction.current
+        chosen = registry.unit(unit or caller.unit_id) or registry.top
         require_read(caller, chosen.id)
         by_unit = summarise(await metrics.documents(chosen.id, None, None, True), chosen.id, "unit")
         by_tier = summarise(
@@ -248,7 +250,7 @@ def create_console(
                 request,
                 "metrics.html",
                 unit=chosen,
-                units=[registry.county, *registry.children_of(registry.county.id, "town")],
+                units=[registry.top, *registry.children_of(registry.top.id, "town")],
                 total=by_unit["total"],
                 children=children,
                 tiers=by_tier["groups"],

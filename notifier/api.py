@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime
 
 from contracts.ids import UNIT_ID_PATTERN
-from contracts.registry import hanyin
+from contracts.registry import in_force
 from notifier.models import Subscription, SubscriptionIn, WebhookDelivery
 from notifier.service import SubscriptionCache
 from notifier.settings import NotifierSettings
@@ -92,7 +92,7 @@ def create_router(
             if caller.can_read_unit(d["unit_id"])
         ]
         if unit_id is not None:
-            subscriptions = [s for s in subscriptions if hanyin().is_within(unit_id, s.unit_id)]
+            subscriptions = [s for s in subscriptions if in_force().is_within(unit_id, s.unit_id)]
         subscriptions.sort(key=lambda s: (s.created_at, s.subscription_id))
         return [s.public() for s in subscriptions]
 

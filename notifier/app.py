@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from contracts import topics
 from contracts.audit import AuditRecorded
-from contracts.registry import hanyin
+from contracts.registry import in_force
 from notifier.api import create_router
 from notifier.background import DigestFlusher, Sweeper, periodically
 from notifier.channels import EmailSender, TargetGuard, WebhookSender
@@ -22,6 +22,7 @@ from services.audit import Auditor
 from services.auth import AuthSettings
 from services.broker import create_broker, running_broker
 from services.http import chain_lifespans, create_service_app
+from services.jurisdiction import followed_jurisdiction
 from services.logging import configure_logging
 from services.mongo import create_mongo_client, ping
 from services.publishing import EventPublisher
@@ -36,12 +37,14 @@ def create_app(
 ) -> FastAPI:
     settings = settings or NotifierSettings()
     logger = configure_logging(settings.service_name, settings.log_level)
+    # Alerts match subscriptions through the units above them: imported jurisdictions count.
+    _, follow_config = followed_jurisdiction(settings, logger)
     broker = create_broker(settings, logger)
     client = create_mongo_client(settings)
     database = client[settings.mongodb_database]
     auth = AuthSettings()
-    # Units do not change while running; mediators have nothing to do here.
-    auth.recognise(hanyin, mediators=False)
+    # Units are imported at run time; mediators have nothing to do here.
+    auth.recognise(in_force, mediators=False)
     audit = Auditor(
         database,
         EventPublisher(
@@ -106,9 +109,7 @@ def create_app(
         logger,
     )
     accounts = serve_consoles(auth, database, settings.service_name)
-    console, pages = create_console(
-        subscriptions, cache, log=log, registry=hanyin(), clock=clock, auth=auth
-    )
+    console, pages = create_console(subscriptions, cache, log=log, clock=clock, auth=auth)
     app = create_service_app(
         broker=broker,
         title="tiaojie notifier",
@@ -117,7 +118,9 @@ def create_app(
             console,
         ],
         checks={"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: ping(database)},
-        lifespan=chain_lifespans(open_stores, running_broker(broker, settings), background),
+        lifespan=chain_lifespans(
+            follow_config, open_stores, running_broker(broker, settings), background
+        ),
     )
     pages.install(app, accounts)
     return app

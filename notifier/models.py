@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from contracts.ids import UnitId
-from contracts.registry import hanyin
+from contracts.registry import in_force
 from contracts.vocabulary import AlertKind, Priority
 from services.errors import FieldProblem, problem
 
@@ -90,7 +90,7 @@ class SubscriptionIn(_Body):
     @field_validator("unit_id")
     @classmethod
     def _known_unit(cls, value: str) -> str:
-        if hanyin().unit(value) is None:
+        if in_force().unit(value) is None:
             raise problem(FieldProblem.UNKNOWN_UNIT, "unknown unit '{unit_id}'", unit_id=value)
         return value
 

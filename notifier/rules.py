@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from contracts.events import AlertRaised
-from contracts.registry import hanyin
+from contracts.registry import in_force
 from contracts.vocabulary import AlertKind, Priority
 from notifier.models import Subscription
 
@@ -32,7 +32,7 @@ WECOM_MAX_BYTES = 4096  # the group robot refuses longer markdown content
 def matches(subscription: Subscription, alert: AlertRaised) -> bool:
     """An alert reaches the supervisors of its unit and of every unit above it."""
     return (
-        hanyin().is_within(alert.unit_id, subscription.unit_id)
+        in_force().is_within(alert.unit_id, subscription.unit_id)
         and alert.kind in subscription.kinds
         and alert.priority.rank >= subscription.min_priority.rank
     )
@@ -90,7 +90,7 @@ def webhook_headers(
 
 def unit_name(unit_id: str) -> str:
     """Town and village names as people say them, e.g. 双乳镇江河村."""
-    registry = hanyin()
+    registry = in_force()
     names = [
         unit.name
         for unit_id_above in reversed(registry.ancestors(unit_id))

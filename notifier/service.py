@@ -8,7 +8,7 @@ import structlog
 from pydantic import ValidationError
 
 from contracts.events import AlertRaised
-from contracts.registry import hanyin
+from contracts.registry import in_force
 from notifier import rules
 from notifier.delivery import Deliverer, Job, new_token
 from notifier.models import StreamDelivery, Subscription
@@ -54,7 +54,7 @@ class SubscriptionCache:
         """Subscribers of the alert's unit and of every unit above it."""
         return [
             subscription
-            for unit_id in hanyin().ancestors(alert.unit_id)
+            for unit_id in in_force().ancestors(alert.unit_id)
             for subscription in self._by_unit.get(unit_id, ())
             if rules.matches(subscription, alert)
         ]

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from contracts.events import AlertRaised
 from contracts.ids import UNIT_ID_PATTERN
-from contracts.registry import Registry
+from contracts.registry import Registry, in_force
 from contracts.vocabulary import AlertKind, Priority
 from notifier import rules
 from notifier.api import require_supervision
@@ -52,7 +52,6 @@ def create_console(
     cache: SubscriptionCache,
     *,
     log: AlertLog,
-    registry: Registry,
     clock: Any,
     auth: AuthSettings,
 ) -> tuple[APIRouter, Pages]:
@@ -88,7 +87,8 @@ def create_console(
         caller: Annotated[Principal, console_caller(auth)],
         unit: Annotated[str | None, Query(pattern=UNIT_ID_PATTERN)] = None,
     ) -> HTMLResponse:
-        chosen = registry.unit(unit or caller.unit_id) or registry.county
+        registry = in_force()  # jurisdictions are imported at run time
+        chosen = registry.unit(unit or caller.unit_id) or registry.top
         require_supervision(caller, chosen.id)
         translate = Translator(pick_language(request))
         stream = await console_stream(chosen.id)
@@ -107,7 +107,7 @@ def create_console(
             request,
             "supervisor.html",
             unit=chosen,
-            units=[registry.county, *registry.children_of(registry.county.id, "town")],
+            units=[registry.top, *registry.children_of(registry.top.id, "town")],
             stream_id=stream.subscription_id,
             since=since.isoformat(),
             history=earlier,

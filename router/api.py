@@ -56,7 +56,7 @@ def create_router(
         """Units below `parent` (direct children, or every unit of `kind` below it), a page
         at a time: a town has hundreds of grids."""
         registry = jurisdiction.current
-        parent_id = parent or registry.county.id
+        parent_id = parent or registry.top.id
         if registry.unit(parent_id) is None:
             raise Refused(404, Refusal.UNIT_NOT_FOUND, f"no unit {parent_id}", unit_id=parent_id)
         found = units_below(registry, parent_id, kind)

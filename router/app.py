@@ -11,7 +11,6 @@ from contracts import topics
 from contracts.admin import PolicyChanged
 from contracts.audit import AuditRecorded
 from contracts.events import AlertRaised, CaseRouted, DisputeReported, LifecycleEvent
-from contracts.registry import Registry, hanyin
 from router.api import create_router
 from router.changes import SharedConfig
 from router.feed import ReadModelFeed
@@ -40,7 +39,6 @@ from services.web.render import ConsoleLinks
 def create_app(
     settings: RouterSettings | None = None,
     *,
-    registry: Registry | None = None,
     audit: AuditTrail | None = None,
     share_changes: bool = True,
 ) -> FastAPI:
@@ -50,7 +48,7 @@ def create_app(
     settings = settings or RouterSettings()
     logger = configure_logging(settings.service_name, settings.log_level)
     policies = PolicyHolder(settings.policy_path, logger)
-    jurisdiction = Jurisdiction(registry or hanyin(), logger)
+    jurisdiction = Jurisdiction(logger)
     models = ReadModels()
     broker = create_broker(settings, logger)
     client = create_mongo_client(settings)

@@ -23,13 +23,13 @@ from router.watch import TAKEN, Outcome, PolicyHolder
 from services.audit import SERVICE_ROLE, AuditTrail, service_event
 from services.auth import AuthSettings, Principal, Role, authenticate, forbid, token_of
 from services.errors import Refusal
-from services.jurisdiction import CHANGE, Jurisdiction
+from services.jurisdiction import CHANGE, Jurisdiction, JurisdictionChange
 
 Publish = Callable[[Event], Awaitable[None]]
 
 
 def apply_change(
-    change: PolicyChanged | MediatorsChanged, policies: PolicyHolder, jurisdiction: Jurisdiction
+    change: PolicyChanged | JurisdictionChange, policies: PolicyHolder, jurisdiction: Jurisdiction
 ) -> Outcome:
     if isinstance(change, PolicyChanged):
         return policies.apply(change)
@@ -109,7 +109,7 @@ class SharedConfig:
     async def share_file(self, policy: Policy) -> Outcome:
         """The policy file changed on this replica: every replica takes it, and it is audited
         as the router's own change."""
-        county = self.jurisdiction.current.county.id
+        county = self.jurisdiction.current.top.id
         now = datetime.now(UTC)
         change = PolicyChanged(
             occurred_at=now,

@@ -59,7 +59,7 @@ class DecisionAudit:
         self._service = service
 
     async def on_routed(self, batch: list[CaseRouted]) -> None:
-        county = self._jurisdiction.current.county.id
+        county = self._jurisdiction.current.top.id
         await self._audit.record_all([routing_record(self._service, r, county) for r in batch])
 
 

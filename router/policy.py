@@ -25,6 +25,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class PrefectureConditions(_Strict):
+    """Where a deployment spans a prefecture (or city) over its counties; a county-only
+    registry has no prefecture, so these never match there."""
+
+    cross_county: bool = True
+
+
 class CountyConditions(_Strict):
     cross_town: bool = True
     amount_yuan_at_least: float | None = Field(default=500_000, gt=0)
@@ -65,6 +72,7 @@ class ResolutionDays(_Strict):
     village: float = Field(default=7, gt=0)
     town: float = Field(default=15, gt=0)
     county: float = Field(default=30, gt=0)
+    prefecture: float = Field(default=30, gt=0)
 
 
 class Deadlines(_Strict):
@@ -77,6 +85,7 @@ class Deadlines(_Strict):
 
     def resolution(self, tier: Tier) -> timedelta:
         days = {
+            Tier.PREFECTURE: self.resolution_days.prefecture,
             Tier.COUNTY: self.resolution_days.county,
             Tier.TOWN: self.resolution_days.town,
         }.get(tier, self.resolution_days.village)
@@ -96,6 +105,7 @@ _DEFAULT_COLOURS = {
 
 
 class Policy(_Strict):
+    prefecture: PrefectureConditions = PrefectureConditions()
     county: CountyConditions = CountyConditions()
     town: TownConditions = TownConditions()
     rebound: ReboundRule = ReboundRule()

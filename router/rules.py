@@ -1,7 +1,8 @@
 """The routing decision as a pure function: same report, policy, registry and situation, same
 decision. "Small matters stay in the village, big matters stay in the town" (DOMAIN.md).
 
-The tier comes from the most severe matching condition (county, then town, else village); every
+The tier comes from the most severe matching condition (prefecture, county, then town, else
+village), as far up as the place's own ladder in the registry goes; every
 decision records the rule that matched, every rule that matched, the inputs it looked at and
 the policy version. Deadlines run from the report's own time, so a replay reproduces them.
 """
@@ -20,13 +21,11 @@ from contracts.events import (
     RoutingStep,
     deterministic_event_id,
 )
-from contracts.registry import Registry, Unit
+from contracts.registry import Registry, Unit, tier_of
 from contracts.vocabulary import Category, Priority, RoutingReason, Tier
 from router.assignment import Assignment, assign
 from router.policy import Policy
 from services.web.i18n import english
-
-NEXT_TIER = {Tier.GRID: Tier.VILLAGE, Tier.VILLAGE: Tier.TOWN, Tier.TOWN: Tier.COUNTY}
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ NO_HISTORY = Situation()
 @dataclass(frozen=True)
 class Decision:
     routed: CaseRouted | None
-    """None only when an escalation found the county already at the top."""
+    """None only when an escalation found the case already at the top of its ladder."""
     saturated: bool = False
 
 
@@ -65,6 +64,7 @@ class Facts:
     place: Unit | None
     villages: tuple[str, ...]
     towns: tuple[str, ...]
+    counties: tuple[str, ...]
     rebound: Rebound | None
 
 
@@ -104,13 +104,21 @@ def facts_of(dispute: Dispute, registry: Registry, rebound: Rebound | None) -> F
         if unit is not None and unit.kind == "village":
             villages.add(unit.id)
     towns = {unit.parent_id for unit in map(registry.units.__getitem__, villages)}
+    counties = {registry.parent_of(town) for town in towns if town}
     return Facts(
         dispute=dispute,
         place=place,
         villages=tuple(sorted(villages)),
         towns=tuple(sorted(town for town in towns if town)),
+        counties=tuple(sorted(county for county in counties if county)),
         rebound=rebound,
     )
+
+
+def _cross_county(f: Facts, p: Policy) -> Why | None:
+    if p.prefecture.cross_county and len(f.counties) > 1:
+        return R.CROSS_COUNTY, {"counties": list(f.counties)}
+    return None
 
 
 def _cross_town(f: Facts, p: Policy) -> Why | None:
@@ -167,6 +175,7 @@ def _rebound(f: Facts, p: Policy) -> Why | None:
     return None
 
 
+PREFECTURE_RULES: tuple[tuple[str, Rule], ...] = (("cross_county", _cross_county),)
 COUNTY_RULES: tuple[tuple[str, Rule], ...] = (
     ("cross_town", _cross_town),
     ("county_amount", lambda f, p: _amount(f, p.county.amount_yuan_at_least)),
@@ -193,13 +202,15 @@ def _matches(
 def choose_tier(facts: Facts, policy: Policy) -> tuple[Tier, str, Why, list[str]]:
     """(tier, rule, why, every rule that matched), the most severe match first. The reason's
     facts name the tier it chose."""
+    prefecture = _matches(facts, policy, PREFECTURE_RULES)
     county = _matches(facts, policy, COUNTY_RULES)
     town = _matches(facts, policy, TOWN_RULES)
-    matched = [rule_id for rule_id, _ in county + town]
+    matched = [rule_id for rule_id, _ in prefecture + county + town]
     if facts.place is None:
         unclear = R.PLACE_UNCLEAR if facts.dispute.needs_triage else R.PLACE_NOT_FOUND
         return Tier.COUNTY, "unknown_location", (unclear, {}), matched
-    for tier, found in ((Tier.COUNTY, county), (Tier.TOWN, town)):
+    ladder = ((Tier.PREFECTURE, prefecture), (Tier.COUNTY, county), (Tier.TOWN, town))
+    for tier, found in ladder:
         if found:
             rule, (code, params) = found[0]
             return tier, rule, (code, params | {"tier": tier.value}), matched
@@ -218,12 +229,26 @@ def priority_of(dispute: Dispute, policy: Policy) -> Priority:
 
 
 def _unit_for(place: Unit | None, tier: Tier, registry: Registry) -> tuple[Tier, Unit]:
-    """The mediation unit at `tier`; a place the registry cannot place goes to the county."""
-    if place is None:
-        return Tier.COUNTY, registry.county
-    unit = registry.mediation_unit(place.id, tier)
-    actual = {"county": Tier.COUNTY, "town": Tier.TOWN}.get(unit.kind, Tier.VILLAGE)
-    return actual, unit
+    """The mediation unit at `tier`, or the nearest above it the place's ladder has; a place
+    the registry cannot place goes to the deployment's top desk."""
+    unit = registry.top if place is None else registry.mediation_unit(place.id, tier)
+    return tier_of(unit), unit
+
+
+def _next_unit(request: CaseEscalationRequested, registry: Registry) -> Unit | None:
+    """One step up the registry's ladder from the unit holding the case; None at its top.
+    A case held at a unit the registry no longer has goes to the top desk."""
+    if request.unit_id not in registry.units:
+        return registry.top if request.unit_id != registry.top.id else None
+    if request.tier is Tier.GRID:  # a grid's case is its village's before it is its town's
+        village = registry.village_of(request.unit_id)
+        if village is not None and village.id != request.unit_id:
+            return village
+    return registry.above(request.unit_id)
+
+
+def at_top(unit: Unit, registry: Registry) -> bool:
+    return registry.above(unit.id) is None
 
 
 def _facts_inputs(facts: Facts, matched: list[str], reported_at: datetime) -> dict[str, InputValue]:
@@ -309,6 +334,7 @@ def decide(
         resolution_due_at=reported.occurred_at + policy.deadlines.resolution(tier),
         trace=(step,),
         rebound_of=situation.rebound.resolved_case_id if situation.rebound else None,
+        top=at_top(unit, registry),
     )
     return Decision(routed=routed, saturated=assignment.saturated)
 
@@ -333,15 +359,16 @@ def escalate(
     decided_at: datetime,
     situation: Situation = NO_HISTORY,
 ) -> Decision:
-    """One tier up (village → town → county), the trace appended; the county is the top.
+    """One tier up the registry's ladder (village → town → county → prefecture where there is
+    one), the trace appended; at the top there is nowhere to go.
 
     Deadlines run from the escalation request, so a replay reproduces them."""
-    wanted = NEXT_TIER.get(request.tier)
-    if wanted is None:
+    unit = _next_unit(request, registry)
+    if unit is None:
         return Decision(routed=None)
+    tier = tier_of(unit)
     dispute = request.dispute
     place = locate(dispute, registry)
-    tier, unit = _unit_for(place, wanted, registry)
     assignment = assign(
         registry.mediators_of(unit.id),
         dispute.category,
@@ -391,5 +418,6 @@ def escalate(
         resolution_due_at=request.occurred_at + policy.deadlines.resolution(tier),
         trace=(*request.trace, step),
         rebound_of=first if isinstance(first, str) else None,
+        top=at_top(unit, registry),
     )
     return Decision(routed=routed, saturated=assignment.saturated)

@@ -17,11 +17,6 @@ class RouterSettings(ServiceSettings):
         default=DEFAULT_POLICY_PATH, description="The policy YAML; watched while running."
     )
     policy_poll_s: float = Field(default=1.0, gt=0, description="How often to check the file.")
-    config_wait_s: float = Field(
-        default=60.0,
-        gt=0,
-        description="How long start-up may take to read back the admins' changes (else fail).",
-    )
     change_confirm_s: float = Field(
         default=10.0, gt=0, description="How long a change waits to be read back from Kafka."
     )

@@ -18,7 +18,6 @@ from pydantic import TypeAdapter, ValidationError
 
 from contracts import topics
 from contracts.events import CaseResolved, DisputeReported, LifecycleEvent
-from contracts.registry import hanyin
 from router.changes import replay_changes
 from router.policy import PolicyError, load_policy
 from router.replay import WhatIf, what_if
@@ -174,7 +173,7 @@ def main(argv: list[str]) -> int:
     except PolicyError as error:
         print(f"what-if: {error}", file=sys.stderr)
         return 2
-    jurisdiction = Jurisdiction(hanyin(), logger)
+    jurisdiction = Jurisdiction(logger)
     if args.current is None:
         changes = asyncio.run(read_topic(bootstrap, topics.CONFIG, args.timeout))
         replay_changes(changes, policies, jurisdiction)

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.ids import UNIT_ID_PATTERN
-from contracts.registry import Registry, hanyin
+from contracts.registry import Registry, in_force
 from services.deployment import Secret, keyed_secrets
 from services.errors import Refusal, Refused
 
@@ -148,7 +148,7 @@ class Principal(BaseModel):
         if self.role is Role.ADMIN:
             return True
         if self.role is Role.SUPERVISOR:
-            return hanyin().is_within(unit_id, self.unit_id)
+            return in_force().is_within(unit_id, self.unit_id)
         return self.role is Role.MEDIATOR and unit_id == self.unit_id
 
     def can_act_on_unit(self, unit_id: str) -> bool:

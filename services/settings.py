@@ -45,6 +45,12 @@ class ServiceSettings(BaseSettings):
     http_keep_alive_s: int = Field(
         default=5, ge=1, description="An idle connection between requests is closed after this."
     )
+    config_wait_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long start-up may take to read back the admins' changes from the "
+        "config topic (jurisdictions, mediators, policy); past it the service refuses to start.",
+    )
 
     def secrets(self) -> list[Secret]:
         """The secrets this service uses, checked at start-up (services/deployment.py). Every

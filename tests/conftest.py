@@ -2,6 +2,7 @@
 
 import os
 import uuid
+from collections.abc import Iterator
 
 # Before anything imports contracts.topics: this run's topics are its own, so runs sharing a
 # broker (several people, or a developer beside CI) never consume each other's events.
@@ -9,6 +10,7 @@ os.environ.setdefault("TIAOJIE_TOPIC_NAMESPACE", f"test-{uuid.uuid4().hex[:10]}"
 
 import pytest
 
+from contracts.registry import deployment_registry, put_in_force
 from tests.auth import TEST_AUTH_KEYS
 
 # The in-process apps and the stack's services verify the tokens tests/auth.py issues.
@@ -46,3 +48,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 red=True,
             )
         session.exitstatus = 1
+
+
+@pytest.fixture(autouse=True)
+def _deployment_registry_in_force() -> Iterator[None]:
+    """Each test starts from the deployment's registry: one that imported a jurisdiction or
+    changed mediators in this process leaves nothing behind for the next."""
+    yield
+    put_in_force(deployment_registry())

@@ -10,7 +10,7 @@ from typing import Any, Final
 
 from starlette.requests import Request
 
-from contracts.registry import Unit, hanyin
+from contracts.registry import Unit, in_force
 
 ZH: Final = "zh-CN"
 EN: Final = "en"
@@ -221,6 +221,7 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
     "tier.village": ("村", "Village"),
     "tier.town": ("镇", "Town"),
     "tier.county": ("县", "County"),
+    "tier.prefecture": ("州（市）", "Prefecture"),
     "state.received": ("已受理", "Received"),
     "state.routed": ("已分流", "Routed"),
     "state.assigned": ("已分派", "Assigned"),
@@ -351,6 +352,10 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
     "refused.title": ("无法显示此页", "This page cannot be shown"),
     # Sentences with facts: `{name}` shows a parameter, `{name:kind}` words it as `<kind>.<value>`.
     # Routing reasons (contracts.vocabulary.RoutingReason); the English is also the API's `reason`.
+    "route.cross_county": (
+        "当事人分属不同县（{counties}），由{tier:tier}级调解",
+        "parties live in different counties ({counties}): {tier:tier}",
+    ),
     "route.cross_town": (
         "当事人分属不同乡镇（{towns}），由{tier:tier}级调解",
         "parties live in different towns ({towns}): {tier:tier}",
@@ -755,7 +760,7 @@ class Translator:
         """Unit ids (alone or listed) as their names; anything else as it is."""
         if isinstance(value, list | tuple):
             return [self._units_named(item) for item in value]
-        unit = hanyin().unit(value) if isinstance(value, str) else None
+        unit = in_force().unit(value) if isinstance(value, str) else None
         return self.unit_name(unit) if unit is not None else value
 
     def join(self, words: Iterable[str]) -> str:

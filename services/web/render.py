@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from contracts.registry import hanyin
+from contracts.registry import in_force
 from services.accounts import Accounts
 from services.auth import (
     AuthSettings,
@@ -205,5 +205,5 @@ class Pages:
 
 def person_name(caller: Principal) -> str:
     """A mediator by the name their unit lists, anyone else by their account's user name."""
-    mediator = hanyin().mediators.get(caller.subject) if caller.role is Role.MEDIATOR else None
+    mediator = in_force().mediators.get(caller.subject) if caller.role is Role.MEDIATOR else None
     return mediator.name if mediator else caller.user or caller.subject

@@ -60,7 +60,7 @@ async def case_path(
     service = CaseService(
         store,
         relay,
-        Jurisdiction(hanyin(), structlog.get_logger("bench")),
+        Jurisdiction(structlog.get_logger("bench")),
         lambda: datetime.now(UTC),
         structlog.get_logger("bench"),
     )

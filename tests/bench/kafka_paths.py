@@ -152,7 +152,7 @@ async def router_path(bootstrap: str, source: str, count: int) -> float:
         routed=EventPublisher(broker.publisher(sink)),
         alerts=EventPublisher(broker.publisher(f"{sink}.alerts")),
         policies=PolicyHolder(POLICY, logger),
-        jurisdiction=Jurisdiction(hanyin(), logger),
+        jurisdiction=Jurisdiction(logger),
         models=ReadModels(),
         clock=lambda: datetime.now(UTC),
     )

@@ -87,7 +87,7 @@ async def test_replaying_with_the_recorded_versions_reproduces_every_decision(
         routed=routed_out,
         alerts=Recording(),
         policies=holder,
-        jurisdiction=Jurisdiction(hanyin(), structlog.get_logger()),
+        jurisdiction=Jurisdiction(structlog.get_logger()),
         models=models,
         clock=lambda: datetime.now(UTC),
     )

@@ -104,7 +104,7 @@ def expected_rows(
         if outcome["outcome"] == "resolved" and outcome["tier"] == origin == "village":
             kept[town] += 1
     rows = []
-    for unit in registry.children_of(registry.county.id):
+    for unit in registry.children_of(registry.top.id):
         counts = closed[unit.id]
         total = sum(counts.values())
         rows.append(
@@ -129,11 +129,7 @@ def _town(unit_id: str) -> str:
     """The town a unit lies in; the county's own cases count for no town."""
     registry = hanyin()
     return next(
-        (
-            t.id
-            for t in registry.children_of(registry.county.id)
-            if registry.is_within(unit_id, t.id)
-        ),
+        (t.id for t in registry.children_of(registry.top.id) if registry.is_within(unit_id, t.id)),
         "",
     )
 

@@ -30,8 +30,8 @@ def stored(village_id: str | None, filer: Principal | None = None) -> dict[str, 
 
 
 def test_the_county_of_a_unit_is_found_by_walking_up() -> None:
-    assert REGISTRY.county_of(f"{JIANGHE}-g01") == REGISTRY.county
-    assert REGISTRY.county_of("hanyin") == REGISTRY.county
+    assert REGISTRY.county_of(f"{JIANGHE}-g01") == REGISTRY.top
+    assert REGISTRY.county_of("hanyin") == REGISTRY.top
     assert REGISTRY.county_of("hanyin-nowhere") is None
 
 

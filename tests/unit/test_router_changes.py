@@ -89,7 +89,7 @@ def mediators_change(unit_id: str, *ids: str) -> MediatorsChanged:
 
 
 def test_a_mediator_listed_for_another_unit_moves_and_the_shipped_registry_stays() -> None:
-    jurisdiction = Jurisdiction(hanyin(), LOG)
+    jurisdiction = Jurisdiction(LOG)
     mover = f"med-{JIANGHE}-1"
     assert jurisdiction.apply(mediators_change("hanyin-shuangru", mover)) is None
     current = jurisdiction.current
@@ -101,7 +101,7 @@ def test_a_mediator_listed_for_another_unit_moves_and_the_shipped_registry_stays
 
 @pytest.mark.parametrize("unit_id", ["hanyin-nowhere", f"{JIANGHE}-g03"])
 def test_mediators_of_an_unknown_unit_or_a_grid_are_refused(unit_id: str) -> None:
-    jurisdiction = Jurisdiction(hanyin(), LOG)
+    jurisdiction = Jurisdiction(LOG)
     before = jurisdiction.current
     assert jurisdiction.apply(mediators_change(unit_id, "med-x-1")) is not None
     assert jurisdiction.current is before
@@ -112,7 +112,7 @@ async def test_a_proposal_learns_what_was_decided_and_unreadable_records_are_ski
 ) -> None:
     shared = SharedConfig(
         policies=holder(tmp_path),
-        jurisdiction=Jurisdiction(hanyin(), LOG),
+        jurisdiction=Jurisdiction(LOG),
         publish=None,
         audit=InMemoryAuditTrail(),
         service="router",
@@ -132,7 +132,7 @@ async def test_a_policy_file_change_is_audited_as_the_routers_own(tmp_path: Path
     audit = InMemoryAuditTrail()
     shared = SharedConfig(
         policies=holder(tmp_path),
-        jurisdiction=Jurisdiction(hanyin(), LOG),
+        jurisdiction=Jurisdiction(LOG),
         publish=None,
         audit=audit,
         service="router",
@@ -172,7 +172,7 @@ def test_a_routing_decision_is_recorded_with_its_rule_and_policy_version() -> No
 
 async def test_each_decision_read_back_from_its_topic_is_recorded_for_the_county() -> None:
     trail = InMemoryAuditTrail()
-    audit = DecisionAudit(trail, Jurisdiction(hanyin(), LOG), "router-2")
+    audit = DecisionAudit(trail, Jurisdiction(LOG), "router-2")
     decisions = [routed(amount_yuan=80_000), routed()]
     await audit.on_routed(decisions)
     assert [(r.case_id, r.actor, r.actor_unit_id) for r in trail.records] == [
@@ -186,7 +186,7 @@ async def test_a_change_the_broker_refused_is_reported_not_published(tmp_path: P
 
     shared = SharedConfig(
         policies=holder(tmp_path),
-        jurisdiction=Jurisdiction(hanyin(), LOG),
+        jurisdiction=Jurisdiction(LOG),
         publish=broker_down,
         audit=InMemoryAuditTrail(),
         service="router",
