@@ -160,11 +160,11 @@ def county_of(found: Document, registry: Registry) -> str:
 def operates_in_county(caller: Principal, found: Document, registry: Registry) -> bool:
     """A caller phoning back about a dispute reaches whichever operator of the county picks
     up: every operator whose unit lies in the dispute's county (the county itself, a town or
-    a village of it) follows it."""
+    a village of it) follows it, and so do the operators of a prefecture over it."""
     if caller.role is not Role.OPERATOR:
         return False
-    mine = registry.county_of(caller.unit_id)
-    return mine is not None and mine.id == county_of(found, registry)
+    desk = registry.county_of(caller.unit_id) or registry.unit(caller.unit_id)
+    return desk is not None and registry.is_within(county_of(found, registry), desk.id)
 
 
 def may_follow(caller: Principal, found: Document, registry: Registry) -> bool:

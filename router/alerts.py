@@ -9,7 +9,12 @@ from datetime import datetime
 from contracts.events import AlertRaised, CaseEscalationRequested, CaseRouted
 from contracts.vocabulary import AlertKind, AlertTitle, Priority
 
-_TIER_NAMES = {"village": "村调委会", "town": "镇矛调中心", "county": "县矛调中心"}
+_TIER_NAMES = {
+    "village": "村调委会",
+    "town": "镇矛调中心",
+    "county": "县矛调中心",
+    "prefecture": "州（市）矛调中心",
+}
 
 
 def _where(request: CaseEscalationRequested) -> str:
@@ -38,7 +43,8 @@ def escalation_alert(
             unit_id=_where(request),
             case_id=request.case_id,
             tier=request.tier,
-            title="县级调解未能化解，已无上级可移交 / county tier failed: no higher tier",
+            title=f"{_TIER_NAMES.get(request.tier.value, request.tier.value)}调解未能化解，"
+            f"已无上级可移交 / {request.tier.value} tier failed: no higher tier",
             title_code=AlertTitle.ESCALATED_AT_TOP,
             details=details,
         )

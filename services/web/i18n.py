@@ -412,8 +412,8 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
         "Case moved up to the {to_tier} tier: {reason:escalation}",
     ),
     "alert_title.escalated_at_top": (
-        "县级{reason:escalation}，已无上级可移交",
-        "County tier, {reason:escalation}: no higher tier to hand it to",
+        "{from_tier:tier}级{reason:escalation}，已无上级可移交",
+        "{from_tier:tier} tier, {reason:escalation}: no higher tier to hand it to",
     ),
     "alert_title.acceptance_missed": ("案件超期未受理", "Acceptance deadline missed"),
     "alert_title.resolution_missed": ("案件超期未化解", "Resolution deadline missed"),

@@ -98,6 +98,10 @@ async def test_a_dispute_across_two_counties_goes_to_the_prefecture(
         case = await eventually(
             lambda: case_at(http, stack, case_id, "prefecture"), what="the prefecture's case"
         )
+        # Another operator of the prefecture picks up when the caller phones back.
+        colleague = bearer(Role.OPERATOR, PREFECTURE, "operator-xiangxi-2")
+        status = await http.get(f"{stack.urls['intake']}/v1/disputes/{case_id}", headers=colleague)
+        assert status.status_code == 200, status.text
     assert case["unit_id"] == PREFECTURE
     assert case["mediator_id"] in {m.id for m in prefecture.mediators_of(PREFECTURE)}
     step = case["trace"][0]
