@@ -292,7 +292,7 @@ async def answer(
 
 
 def create_router(wiring: Wiring) -> APIRouter:
-    intake, store, registry, sealer = wiring.intake, wiring.store, wiring.registry, wiring.sealer
+    intake, store, sealer = wiring.intake, wiring.store, wiring.sealer
     settings = wiring.settings
     router = APIRouter(prefix="/v1", tags=["intake"])
     radius = settings.geo_radius_km
@@ -309,7 +309,7 @@ def create_router(wiring: Wiring) -> APIRouter:
     ) -> JSONResponse:
         wiring.submitter(caller, Role.OPERATOR)
         outcome = intake.submit(
-            signed(lambda ids: hotline_draft(report, ids, sealer, registry, radius), caller),
+            signed(lambda ids: hotline_draft(report, ids, sealer, wiring.registry, radius), caller),
             key=f"hotline:{idempotency_key}" if idempotency_key else None,
             fingerprint=fingerprint(report),
         )
@@ -330,7 +330,7 @@ def create_router(wiring: Wiring) -> APIRouter:
         if reading.verdict is Verdict.NOT_A_DISPUTE:
             recorded = Recorded(message.message_id, reading.reason)
         outcome = intake.submit(
-            lambda ids: wechat_draft(message, reading, ids, registry),
+            lambda ids: wechat_draft(message, reading, ids, wiring.registry),
             key=f"wechat:{message.group_id}:{message.message_id}",
             not_a_dispute=recorded,
         )
@@ -348,7 +348,7 @@ def create_router(wiring: Wiring) -> APIRouter:
         wiring.submitter(caller, Role.GRID_WORKER)
         key = report.report_id or idempotency_key
         outcome = intake.submit(
-            signed(lambda ids: grid_draft(report, ids, sealer, registry), caller),
+            signed(lambda ids: grid_draft(report, ids, sealer, wiring.registry), caller),
             key=f"grid:{key}" if key else None,
             fingerprint=fingerprint(report),
         )
@@ -367,7 +367,9 @@ def create_router(wiring: Wiring) -> APIRouter:
         wiring.submitter(caller, Role.PETITION_AGENT)
         key = f"{report.agent_id}:{report.petition_ref}" if report.petition_ref else idempotency_key
         outcome = intake.submit(
-            signed(lambda ids: petition_draft(report, ids, sealer, registry, radius), caller),
+            signed(
+                lambda ids: petition_draft(report, ids, sealer, wiring.registry, radius), caller
+            ),
             key=f"petition:{key}" if key else None,
             fingerprint=fingerprint(report),
         )
@@ -376,7 +378,7 @@ def create_router(wiring: Wiring) -> APIRouter:
 
     async def shown_to(caller: Principal, view: DisputeStatus) -> DisputeStatus:
         """The view, linking a possible duplicate only where the caller could follow it."""
-        earlier = await readable(store, caller, view.possible_duplicate_of, registry)
+        earlier = await readable(store, caller, view.possible_duplicate_of, wiring.registry)
         return view.model_copy(update={"possible_duplicate_of": earlier})
 
     @router.get("/disputes/mine", response_model=list[DisputeStatus])
@@ -400,7 +402,7 @@ def create_router(wiring: Wiring) -> APIRouter:
         """`reference` is the dispute id or the tracking number. One the caller may not
         follow is answered exactly as one that does not exist, so numbers cannot be counted."""
         found = await find_dispute(store, reference)
-        if found is None or not may_follow(caller, found, registry):
+        if found is None or not may_follow(caller, found, wiring.registry):
             return not_found(reference)
         view = dispute_status(found, await store.status_entries(found["_id"]))
         return await shown_to(caller, view)
@@ -412,7 +414,7 @@ def create_router(wiring: Wiring) -> APIRouter:
         not even follow the dispute is answered as for one that does not exist."""
         found = await find_dispute(store, reference)
         if found is None or not is_filer(caller, found):
-            return await refuse_opening(wiring.audit, caller, reference, found, registry)
+            return await refuse_opening(wiring.audit, caller, reference, found, wiring.registry)
         where = {"case_id": found["_id"], "unit_id": place_of(found)}
         await wiring.audit.record(caller, SEALED_READ, **where)
         parties = found["dispute"].get("parties", [])

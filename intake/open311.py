@@ -21,7 +21,7 @@ from fastapi.responses import Response
 from pydantic import Field, ValidationError, model_validator
 
 from contracts.events import Party
-from contracts.registry import Registry
+from contracts.registry import Registry, in_force
 from contracts.vocabulary import Category, Channel, HouseholdColor, PartyKind, RiskFlag
 from intake import georeport
 from intake.api import TRACKING_NUMBER, IdempotencyKey, Wiring, find_dispute, settle, signed
@@ -294,9 +294,8 @@ def _format(fmt: str) -> Format | None:
 class PublicRequests:
     """Public reads of requests: anybody, no key, only `georeport.public_request`'s fields."""
 
-    def __init__(self, store: IntakeStore, registry: Registry) -> None:
+    def __init__(self, store: IntakeStore) -> None:
         self._store = store
-        self._registry = registry
 
     def _views(
         self, disputes: list[Document], entries: dict[str, list[Document]]
@@ -305,7 +304,7 @@ class PublicRequests:
         for found in disputes:
             status = dispute_status(found, entries.get(found["_id"], []))
             name = SERVICE_NAMES[Category(found["dispute"]["category"])]
-            views.append(georeport.public_request(found, status, self._registry, name))
+            views.append(georeport.public_request(found, status, in_force(), name))
         return views
 
     async def one(self, reference: str) -> dict[str, Any] | None:
@@ -345,11 +344,11 @@ PAGE = 500
 
 
 def create_open311_router(wiring: Wiring) -> APIRouter:
-    intake, store, registry, sealer = wiring.intake, wiring.store, wiring.registry, wiring.sealer
+    intake, store, sealer = wiring.intake, wiring.store, wiring.sealer
     settings, logger = wiring.settings, wiring.logger
     router = APIRouter(prefix="/open311/v2", tags=["open311"])
     auth = wiring.auth
-    public = PublicRequests(store, registry)
+    public = PublicRequests(store)
     codes = [code.value for code in SERVICE_NAMES]
 
     # Reads are public (GeoReport clients send no key to read) and carry no personal data;
@@ -422,7 +421,7 @@ def create_open311_router(wiring: Wiring) -> APIRouter:
             return georeport.errors(422, named, chosen)
         radius = settings.geo_radius_km
         outcome = intake.submit(
-            signed(lambda ids: open311_draft(parsed, ids, sealer, registry, radius), caller),
+            signed(lambda ids: open311_draft(parsed, ids, sealer, wiring.registry, radius), caller),
             key=f"open311:{idempotency_key}" if idempotency_key else None,
             fingerprint=hashlib.sha256(parsed.model_dump_json().encode()).hexdigest(),
         )

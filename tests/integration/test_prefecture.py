@@ -22,6 +22,7 @@ from tests.auth import token
 from tests.factories import hotline_body
 from tests.integration.conftest import Stack
 from tests.integration.mediation_helpers import get_case
+from tests.integration.notifier_support import SECRET, subscribe, webhook_receiver
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -114,21 +115,38 @@ async def test_a_county_failure_escalates_to_the_prefecture_which_is_the_top(
 ) -> None:
     village = first_village(prefecture, LUXI)
     parties = [{"name": "向大山", "phone": "13912340003", "village_id": village}]
-    async with httpx.AsyncClient(timeout=10, headers=bearer(Role.ADMIN)) as http:
-        case_id = await file_report(
-            http, stack, village_id=village, parties=parties, amount_yuan=600_000
-        )
-        county = await eventually(lambda: case_at(http, stack, case_id, "county"), what="county")
-        assert county["unit_id"] == LUXI
-        await fail(http, stack, case_id, county["mediator_id"], LUXI)
-        top = await eventually(lambda: case_at(http, stack, case_id, "prefecture"), what="up")
-        assert top["unit_id"] == PREFECTURE
-        assert top["trace"][-1]["rule"] == "escalated_from_county"
-        await fail(http, stack, case_id, top["mediator_id"], PREFECTURE)
-        final = await get_case(http, stack.urls["mediation"], case_id)
+    with webhook_receiver() as receiver:
+        async with httpx.AsyncClient(timeout=10, headers=bearer(Role.ADMIN)) as http:
+            await subscribe(
+                http,
+                stack.urls["notifier"],
+                unit_id=PREFECTURE,
+                kinds=["escalation"],
+                delivery={"type": "webhook", "url": receiver.url("xiangxi"), "secret": SECRET},
+            )
+            case_id = await file_report(
+                http, stack, village_id=village, parties=parties, amount_yuan=600_000
+            )
+            county = await eventually(partial(case_at, http, stack, case_id, "county"))
+            assert county["unit_id"] == LUXI
+            await fail(http, stack, case_id, county["mediator_id"], LUXI)
+            top = await eventually(partial(case_at, http, stack, case_id, "prefecture"))
+            assert top["unit_id"] == PREFECTURE
+            assert top["trace"][-1]["rule"] == "escalated_from_county"
+            await fail(http, stack, case_id, top["mediator_id"], PREFECTURE)
+            final = await get_case(http, stack.urls["mediation"], case_id)
+
+            async def alerted() -> dict[str, dict[str, Any]] | None:
+                alerts = [hook.payload["alert"] for hook in receiver.at("xiangxi")]
+                mine = {a["title_code"]: a for a in alerts if a["case_id"] == case_id}
+                return mine if len(mine) == 2 else None
+
+            alerts = await eventually(alerted, what="both escalations at the prefecture's desk")
     assert final is not None
     assert final["state"] == "failed"
     assert final["awaiting_reroute"] is False, "nothing is above the prefecture"
+    assert alerts["escalated"]["details"]["to_unit_id"] == PREFECTURE
+    assert alerts["escalated_at_top"]["details"]["from_tier"] == "prefecture"
 
 
 async def fail(
