@@ -18,9 +18,11 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from contracts.ids import MEDIATOR_ID_PATTERN, UNIT_ID_PATTERN
+from contracts.registry import Registry, _parse
 from contracts.vocabulary import Category
 
 LADDER = ("prefecture", "county", "town", "village", "grid")
@@ -305,3 +307,14 @@ def _group_problems(row: _Row, seen: set[str]) -> Iterable[Problem]:
         if group in seen:
             yield Problem(row.where, "wechat_groups", f"'{group}' belongs to two units")
         seen.add(group)
+
+
+def registry_of_file(text: str, *, json_format: bool, version: str) -> Registry:
+    """The Registry a jurisdiction file describes (RegistryFileError naming every problem)."""
+    return _parse(read_registry_file(text, json_format=json_format, version=version))
+
+
+def load_registry_file(path: Path, version: str | None = None) -> Registry:
+    """The Registry of a CSV or JSON jurisdiction file on disk, versioned by its name."""
+    text = path.read_text(encoding="utf-8")
+    return registry_of_file(text, json_format=path.suffix == ".json", version=version or path.stem)

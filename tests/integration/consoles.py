@@ -3,6 +3,7 @@ and, as an admin, create someone's account in the users console."""
 
 from playwright.async_api import Page, expect
 
+from contracts.registry import hanyin
 from services.web.i18n import TEXT
 from tests.factories import JIANGHE
 from tests.integration.test_accounts import PASSWORD
@@ -34,6 +35,14 @@ async def create_mediator_in_console(
     await expect(row).to_contain_text(mediator_id)
 
 
+async def pick_unit(page: Page, picker: str, unit_id: str, typed: str | None = None) -> None:
+    """In a unit picker, type (part of) the unit's name, as a person does, and pick it from
+    the units offered."""
+    await page.fill(f"#{picker}", typed or hanyin().units[unit_id].name)
+    await page.locator(f'#{picker}-results [role="option"][data-unit="{unit_id}"]').click()
+    await expect(page.locator(f"#{picker}-value")).to_have_value(unit_id)
+
+
 SHUANGRU = "hanyin-shuangru"
 XINYUAN = "hanyin-shuangru-xinyuan"
 JIANGHE_GRID = f"{JIANGHE}-g02"
@@ -47,8 +56,7 @@ async def fill_town_level_call(
     party_phones: tuple[str, str] = ("", ""),
 ) -> None:
     """On the operator console: a call about two parties of two villages of Shuangru town."""
-    await page.select_option("#town", SHUANGRU)
-    await page.select_option("#village", JIANGHE)
+    await pick_unit(page, "village", JIANGHE)
     # The grid is picked by its name from the village's grids.
     await page.locator(f'#grid option[value="{JIANGHE_GRID}"]').wait_for(state="attached")
     await page.select_option("#grid", JIANGHE_GRID)
@@ -59,5 +67,5 @@ async def fill_town_level_call(
     for n, (name, village) in enumerate((("王大", JIANGHE), ("赵二", XINYUAN))):
         await page.fill(f"#party-{n}-name", name)
         await page.fill(f"#party-{n}-phone", party_phones[n])
-        await page.select_option(f"#party-{n}-village", village)
+        await pick_unit(page, f"party-{n}-village", village)
     await page.check(f'input[name="risk_flags"][value="{risk}"]')
