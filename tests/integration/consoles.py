@@ -19,6 +19,14 @@ async def sign_in_on(page: Page, url: str, name: str) -> None:
     await expect(page.locator("#whoami")).to_be_visible()
 
 
+async def pick_unit(page: Page, picker: str, unit_id: str, typed: str | None = None) -> None:
+    """In a unit picker, type (part of) the unit's name, as a person does, and pick it from
+    the units offered."""
+    await page.fill(f"#{picker}", typed or hanyin().units[unit_id].name)
+    await page.locator(f'#{picker}-results [role="option"][data-unit="{unit_id}"]').click()
+    await expect(page.locator(f"#{picker}-value")).to_have_value(unit_id)
+
+
 async def create_mediator_in_console(
     users_console: Page, name: str, display_name: str, unit_id: str, mediator_id: str
 ) -> None:
@@ -27,20 +35,15 @@ async def create_mediator_in_console(
     await users_console.fill("#display_name", display_name)
     await users_console.fill("#new-password", PASSWORD)
     await users_console.select_option("#role", "mediator")
-    await users_console.select_option("#unit_id", unit_id)
+    await pick_unit(users_console, "unit_id", unit_id)
+    await users_console.locator(f'#subject option[value="{mediator_id}"]').wait_for(
+        state="attached"
+    )
     await users_console.select_option("#subject", mediator_id)
     await users_console.click("#create-submit")
     await expect(users_console.locator("#done")).to_have_attribute("data-done", "created")
     row = users_console.locator(f'#users tr[data-user="{name}"]')
     await expect(row).to_contain_text(mediator_id)
-
-
-async def pick_unit(page: Page, picker: str, unit_id: str, typed: str | None = None) -> None:
-    """In a unit picker, type (part of) the unit's name, as a person does, and pick it from
-    the units offered."""
-    await page.fill(f"#{picker}", typed or hanyin().units[unit_id].name)
-    await page.locator(f'#{picker}-results [role="option"][data-unit="{unit_id}"]').click()
-    await expect(page.locator(f"#{picker}-value")).to_have_value(unit_id)
 
 
 SHUANGRU = "hanyin-shuangru"

@@ -137,6 +137,7 @@ async def test_pages_carry_the_units_they_show_not_the_registry(
         f"&token={token(Role.ADMIN)}",
         "supervisor": f"{stack.urls['notifier']}/?unit=hanyin-shuangru"
         f"&token={token(Role.SUPERVISOR, 'hanyin-shuangru', 'sup-shuangru-pages')}",
+        "users": f"{stack.urls['router']}/console/users?token={token(Role.ADMIN)}",
     }
     for name, url in pages.items():
         page = await client.get(url)
