@@ -7,10 +7,10 @@ a Registry is replaced (not changed) whenever its mediators change, but its unit
 same dict, so the index is keyed by that dict and survives such changes.
 """
 
-import heapq
 from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
+from itertools import chain
 from threading import Lock
 
 from contracts.registry import Registry, Unit
@@ -42,14 +42,19 @@ class _Entry:
     names: tuple[str, ...]
     text: str
     """Id and names in one string: most units are refused by one `in` on it."""
-    order: tuple[int, int, str]
-    """Higher units, then shorter names, first."""
+    above: frozenset[str]
+    """The unit and every unit above it: `within` is one lookup."""
 
 
-def _entry(unit: Unit) -> _Entry:
+def _entry(registry: Registry, unit: Unit) -> _Entry:
     unit_id, names = unit.id.casefold(), (unit.name.casefold(), unit.name_en.casefold())
-    order = (_DEPTH.get(unit.kind, len(_DEPTH)), len(unit.name), unit.id)
-    return _Entry(unit, unit_id, names, "\n".join((unit_id, *names)), order)
+    above = frozenset(registry.ancestors(unit.id))
+    return _Entry(unit, unit_id, names, "\n".join((unit_id, *names)), above)
+
+
+def _order(unit: Unit) -> tuple[int, int, str]:
+    """Higher units, then shorter names, first."""
+    return _DEPTH.get(unit.kind, len(_DEPTH)), len(unit.name), unit.id
 
 
 @dataclass(frozen=True)
@@ -65,35 +70,21 @@ _lock = Lock()
 
 
 def _index(registry: Registry) -> list[_Entry]:
-    """The registry's units as lowercase text, built on first use per units dict (the few
-    latest kept, since a reload replaces them)."""
+    """The registry's units as lowercase text, in the order results are listed within a rank,
+    built on first use per units dict (the few latest kept, since a reload replaces them)."""
     key = id(registry.units)
     with _lock:
         cached = _indexes.get(key)
         if cached is not None and cached[0] is registry.units:
             _indexes.move_to_end(key)
             return cached[1]
-    entries = [_entry(unit) for unit in registry.units.values()]
+    ordered = sorted(registry.units.values(), key=_order)
+    entries = [_entry(registry, unit) for unit in ordered]
     with _lock:
         _indexes[key] = (registry.units, entries)  # holding the dict keeps its id unique
         while len(_indexes) > _KEPT_INDEXES:
             _indexes.popitem(last=False)
     return entries
-
-
-def _rank(entry: _Entry, query: str) -> int | None:
-    """0 exact id or name, 1 id prefix, 2 name prefix, 3 id or name contains it; None: no."""
-    if query not in entry.text:
-        return None
-    if entry.id == query or query in entry.names:
-        return 0
-    if entry.id.startswith(query):
-        return 1
-    if any(name.startswith(query) for name in entry.names):
-        return 2
-    if query in entry.id or any(query in name for name in entry.names):
-        return 3
-    return None
 
 
 def search_units(
@@ -111,32 +102,37 @@ def search_units(
     query = text.strip().casefold()
     if not query:
         return Found([], 0)
-    ranked = []
-    for entry in _index(registry):
+    ranks: tuple[list[Unit], ...] = ([], [], [], [])
+    for entry in _index(registry):  # in listing order: each rank's list is sorted as it grows
+        if query not in entry.text:
+            continue
         if kinds is not None and entry.unit.kind not in kinds:
             continue
+        if within is not None and within not in entry.above:
+            continue
         rank = _rank(entry, query)
-        if rank is None:
-            continue
-        if within is not None and not registry.is_within(entry.unit.id, within):
-            continue
-        ranked.append((rank, entry.order, entry.unit))
-    if limit is None:
-        best = sorted(ranked, key=_key)[offset:]
-    else:  # a page of a few out of thousands: no need to sort them all
-        best = heapq.nsmallest(offset + limit, ranked, key=_key)[offset:]
-    return Found([unit for _, _, unit in best], len(ranked))
+        if rank is not None:
+            ranks[rank].append(entry.unit)
+    ranked = list(chain.from_iterable(ranks))
+    end = None if limit is None else offset + limit
+    return Found(ranked[offset:end], len(ranked))
 
 
-def _key(ranked: tuple[int, tuple[int, int, str], Unit]) -> tuple[int, tuple[int, int, str]]:
-    return ranked[0], ranked[1]
+def _rank(entry: _Entry, query: str) -> int | None:
+    """0 exact id or name, 1 id prefix, 2 name prefix, 3 id or name holds it; None: neither
+    does (the text matched only across two of them)."""
+    if entry.id == query or query in entry.names:
+        return 0
+    if entry.id.startswith(query):
+        return 1
+    if any(name.startswith(query) for name in entry.names):
+        return 2
+    if query in entry.id or any(query in name for name in entry.names):
+        return 3
+    return None
 
 
 def hit(registry: Registry, unit: Unit) -> Hit:
     """The unit with the names of every unit from the top of the registry down to it."""
-    chain = [registry.units[uid] for uid in reversed(registry.ancestors(unit.id))]
-    return Hit(
-        unit,
-        tuple(u.name for u in chain),
-        tuple(u.name_en or u.name for u in chain),
-    )
+    line = [registry.units[uid] for uid in reversed(registry.ancestors(unit.id))]
+    return Hit(unit, tuple(u.name for u in line), tuple(u.name_en or u.name for u in line))
