@@ -1,6 +1,5 @@
 """The operator console: record a call, get the tracking number at once, follow its status."""
 
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -8,12 +7,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from contracts.ids import UNIT_ID_PATTERN
-from contracts.registry import Registry, in_force
+from contracts.registry import in_force
 from contracts.vocabulary import Category, HouseholdColor, PartyKind, RiskFlag
 from services.auth import AuthSettings, Principal, Role, console_caller, keep_token, require_role
 from services.web.i18n import Translator, pick_language
 from services.web.render import Pages
 from services.web.switch import switch_router
+from services.web.unit_picker import unit_picker_router
 
 STATUSES = (
     "received",
@@ -32,51 +32,11 @@ STATUSES = (
 )
 
 
-@dataclass(frozen=True)
-class Place:
-    """A unit as the form offers it: its id to send, its name to read."""
-
-    id: str
-    name: str
-
-
-@dataclass(frozen=True)
-class Town:
-    id: str
-    name: str
-    villages: list[Place]
-
-
-def towns_of(registry: Registry, translate: Translator) -> list[Town]:
-    """The county's towns and their villages, named in the page's language, for the place
-    and each party's village."""
-    return [
-        Town(
-            town.id,
-            translate.unit_name(town),
-            [
-                Place(village.id, translate.unit_name(village))
-                for village in registry.children_of(town.id, "village")
-            ],
-        )
-        for town in registry.children_of(registry.top.id, "town")
-    ]
-
-
-def unit_names(registry: Registry, translate: Translator) -> dict[str, str]:
-    """Every unit a dispute can be handled by (county, towns, villages), by id: the page shows
-    names where the APIs give ids."""
-    return {
-        unit.id: translate.unit_name(unit)
-        for unit in registry.units.values()
-        if unit.kind != "grid"
-    }
-
-
 def create_console(auth: AuthSettings) -> tuple[APIRouter, Pages]:
     pages = Pages(Path(__file__).with_name("templates"), console="operator")
     router = APIRouter(include_in_schema=False)
     router.include_router(switch_router(auth))
+    router.include_router(unit_picker_router(auth, in_force))
 
     @router.get("/", response_class=HTMLResponse)
     async def operator(
@@ -84,13 +44,9 @@ def create_console(auth: AuthSettings) -> tuple[APIRouter, Pages]:
     ) -> HTMLResponse:
         require_role(caller, Role.OPERATOR, Role.ADMIN)
         translate = Translator(pick_language(request))
-        registry = in_force()
         page = pages.render(
             request,
             "operator.html",
-            county=registry.top,
-            towns=[asdict(town) for town in towns_of(registry, translate)],
-            unit_labels=unit_names(registry, translate),
             categories=list(Category),
             colors=list(HouseholdColor),
             kinds=list(PartyKind),

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from contracts.ids import UNIT_ID_PATTERN
-from contracts.registry import Registry, Unit
+from contracts.registry import Registry
 from contracts.vocabulary import AgreementForm, ReferralTarget, Satisfaction
 from mediation import lifecycle as lc
 from mediation.metrics import summarise
@@ -24,6 +24,7 @@ from services.web.county_time import shown
 from services.web.i18n import ZH, Translator, pick_language
 from services.web.render import Pages
 from services.web.switch import switch_router
+from services.web.unit_picker import unit_picker_router
 
 
 def hours_left(due: datetime, now: datetime) -> float:
@@ -57,16 +58,6 @@ def kept(auth: AuthSettings, request: Request, page: HTMLResponse) -> HTMLRespon
 
 DONE = frozenset({*lc.MEDIATOR_ACTIONS, "reassign"})
 """Actions whose confirmation the case page shows (`?done=`) after the console did one."""
-
-
-def pickable_units(registry: Registry, caller: Principal, bodies: list[Unit]) -> list[Unit]:
-    """The units the caller may open a queue of: a mediator their own, a supervisor their
-    subtree's, an admin every one."""
-    if caller.role is Role.ADMIN:
-        return bodies
-    if caller.role is Role.SUPERVISOR:
-        return [unit for unit in bodies if registry.is_within(unit.id, caller.unit_id)]
-    return [unit for unit in bodies if unit.id == caller.unit_id]
 
 
 def _namer(registry: Registry, chinese: bool) -> Any:
@@ -146,6 +137,7 @@ def create_console(
     pages = Pages(Path(__file__).with_name("templates"), console="mediator")
     router = APIRouter(include_in_schema=False)
     router.include_router(switch_router(auth))
+    router.include_router(unit_picker_router(auth, lambda: jurisdiction.current))
 
     @router.get("/", response_class=HTMLResponse)
     async def desk(
@@ -157,8 +149,6 @@ def create_console(
         registry = jurisdiction.current  # units and mediators change at run time
         chosen = registry.unit(unit or caller.unit_id) or registry.top
         require_read(caller, chosen.id)
-        bodies = [u for u in registry.units.values() if u.kind != "grid"]
-        bodies.sort(key=lambda unit: unit.id)
         documents = await store.queue(chosen.id, list(OPEN_STATES), mediator or None, 200)
         now = datetime.now(UTC)
         rows = []
@@ -174,7 +164,6 @@ def create_console(
                 request,
                 "desk.html",
                 unit=chosen,
-                units=pickable_units(registry, caller, bodies),
                 mediators=jurisdiction.current.mediators_of(chosen.id),
                 mediator=mediator or "",
                 rows=rows,
@@ -238,10 +227,9 @@ def create_console(
         by_tier = summarise(
             await metrics.documents(chosen.id, None, None, False), chosen.id, "tier"
         )
-        chinese = pick_language(request) == ZH
-        names = {u.id: u.name if chinese else u.name_en for u in registry.units.values()}
+        unit_name = _namer(registry, pick_language(request) == ZH)
         children: list[dict[str, Any]] = [
-            {**group, "name": names.get(group["key"], group["key"])} for group in by_unit["groups"]
+            {**group, "name": unit_name(group["key"])} for group in by_unit["groups"]
         ]
         return kept(
             auth,
@@ -250,7 +238,6 @@ def create_console(
                 request,
                 "metrics.html",
                 unit=chosen,
-                units=[registry.top, *registry.children_of(registry.top.id, "town")],
                 total=by_unit["total"],
                 children=children,
                 tiers=by_tier["groups"],

@@ -1,5 +1,6 @@
 """The supervisor console: live alerts for a jurisdiction and the subscriptions behind them."""
 
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +21,7 @@ from services.auth import AuthSettings, Principal, console_caller, keep_token
 from services.web.i18n import Translator, pick_language
 from services.web.render import Pages
 from services.web.switch import switch_router
+from services.web.unit_picker import unit_picker_router
 
 CONSOLE_PREFIX = "console:"
 
@@ -28,15 +30,13 @@ HISTORY = 50
 """How many of the jurisdiction's latest alerts the console shows when it opens."""
 
 
-def unit_labels(registry: Registry, translate: Translator, within: str) -> dict[str, str]:
-    """The names of the units an alert or subscription of `within` can name (grids are named
-    by their village, which the page finds by the id's prefix), so a person reads names."""
-    return {
-        unit.id: translate.unit_name(unit)
-        for unit in registry.units.values()
-        if unit.kind != "grid"
-        and (registry.is_within(unit.id, within) or registry.is_within(within, unit.id))
-    }
+def unit_labels(registry: Registry, translate: Translator, shown: Iterable[str]) -> dict[str, str]:
+    """The names of the units the page shows at first (the unit, those above it and directly
+    below it, its history's and its subscriptions' units), so a person reads names; the page
+    asks its console for any other (a live alert's from further down) as it comes. Never the
+    whole registry: it may hold tens of thousands."""
+    units = (registry.unit(unit_id) for unit_id in shown)
+    return {unit.id: translate.unit_name(unit) for unit in units if unit is not None}
 
 
 async def history(log: AlertLog, stream: Subscription) -> list[dict[str, Any]]:
@@ -58,6 +58,7 @@ def create_console(
     pages = Pages(Path(__file__).with_name("templates"), console="supervisor")
     router = APIRouter(include_in_schema=False)
     router.include_router(switch_router(auth))
+    router.include_router(unit_picker_router(auth, in_force))
 
     async def console_stream(unit_id: str) -> Subscription:
         """The console's own live-stream subscription for the unit, made on first visit."""
@@ -103,16 +104,22 @@ def create_console(
             if registry.is_within(chosen.id, d["unit_id"])
             or registry.is_within(d["unit_id"], chosen.id)
         ]
+        subscriptions = [s for s in others if not s.name.startswith(CONSOLE_PREFIX)]
+        shown = [
+            *registry.ancestors(chosen.id),
+            *(child.id for child in registry.children_of(chosen.id) if child.kind != "grid"),
+            *(alert["unit_id"] for alert in earlier),
+            *(subscription.unit_id for subscription in subscriptions),
+        ]
         page = pages.render(
             request,
             "supervisor.html",
             unit=chosen,
-            units=[registry.top, *registry.children_of(registry.top.id, "town")],
             stream_id=stream.subscription_id,
             since=since.isoformat(),
             history=earlier,
-            unit_labels=unit_labels(registry, translate, chosen.id),
-            subscriptions=[s for s in others if not s.name.startswith(CONSOLE_PREFIX)],
+            unit_labels=unit_labels(registry, translate, shown),
+            subscriptions=subscriptions,
             kinds=list(AlertKind),
             priorities=list(Priority),
             alert_labels={kind.value: translate.label("alert", kind.value) for kind in AlertKind},

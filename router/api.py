@@ -9,7 +9,8 @@ from fastapi import APIRouter, Path, Query
 from fastapi.exceptions import RequestValidationError
 
 from contracts.ids import UNIT_ID_PATTERN
-from contracts.registry import UnitKind
+from contracts.registry import Registry, Unit, UnitKind
+from contracts.unit_search import MAX_QUERY, search_units
 from router.models import (
     ExplainRequest,
     Explanation,
@@ -48,27 +49,30 @@ def create_router(
 
     @router.get("/units", response_model=UnitPage)
     async def list_units(
+        *,
         parent: Annotated[str | None, Query(pattern=UNIT_ID_PATTERN, max_length=80)] = None,
         kind: UnitKind | None = None,
+        q: Annotated[str | None, Query(min_length=1, max_length=MAX_QUERY)] = None,
+        within: Annotated[str | None, Query(pattern=UNIT_ID_PATTERN, max_length=80)] = None,
         offset: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> UnitPage:
         """Units below `parent` (direct children, or every unit of `kind` below it), a page
-        at a time: a town has hundreds of grids."""
+        at a time: a town has hundreds of grids. With `q`, the units whose name (Chinese or
+        English) or id contains it instead, best first (exact, then id prefix, then name
+        prefix, then the rest; higher units first), in the subtree of `within` (or `parent`)
+        and of `kind` if given. Each unit names its path, top first."""
         registry = jurisdiction.current
-        parent_id = parent or registry.top.id
-        if registry.unit(parent_id) is None:
-            raise Refused(404, Refusal.UNIT_NOT_FOUND, f"no unit {parent_id}", unit_id=parent_id)
-        found = units_below(registry, parent_id, kind)
-        page = found[offset : offset + limit]
-        following = offset + limit
-        return UnitPage(
-            items=[UnitSummary.of(unit) for unit in page],
-            total=len(found),
-            offset=offset,
-            limit=limit,
-            next_offset=following if following < len(found) else None,
-        )
+        top = within or parent
+        if top is not None and registry.unit(top) is None:
+            raise Refused(404, Refusal.UNIT_NOT_FOUND, f"no unit {top}", unit_id=top)
+        if q is not None:
+            kinds = None if kind is None else (kind,)
+            found = search_units(registry, q, kinds=kinds, within=top, offset=offset, limit=limit)
+            return _page(registry, found.units, found.total, offset, limit)
+        parent_id = top or registry.top.id
+        below = units_below(registry, parent_id, kind)
+        return _page(registry, below[offset : offset + limit], len(below), offset, limit)
 
     @router.post("/routing/explain", response_model=Explanation)
     async def explain(body: ExplainRequest) -> Explanation:
@@ -101,3 +105,14 @@ def create_router(
         )
 
     return router
+
+
+def _page(registry: Registry, units: list[Unit], total: int, offset: int, limit: int) -> UnitPage:
+    following = offset + limit
+    return UnitPage(
+        items=[UnitSummary.of(unit, registry) for unit in units],
+        total=total,
+        offset=offset,
+        limit=limit,
+        next_offset=following if following < total else None,
+    )

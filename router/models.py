@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from contracts.events import Dispute, DisputeReported, Party, RoutingStep
 from contracts.ids import MEDIATOR_ID_PATTERN, UnitId
 from contracts.registry import Mediator, Registry, Unit, UnitKind
+from contracts.unit_search import hit
 from contracts.vocabulary import (
     Category,
     Channel,
@@ -190,10 +191,14 @@ class UnitSummary(BaseModel):
     mediation_body: str | None
     lat: float | None
     lon: float | None
+    path: str = Field(description="Names from the top of the registry down to the unit.")
+    path_en: str = Field(description="The same in English.")
 
     @classmethod
-    def of(cls, unit: Unit) -> "UnitSummary":
-        return cls.model_validate(unit, from_attributes=True)
+    def of(cls, unit: Unit, registry: Registry) -> "UnitSummary":
+        named = hit(registry, unit)
+        paths = {"path": named.path_text(), "path_en": named.path_text(english=True)}
+        return cls.model_validate({**vars(unit), **paths})
 
 
 class UnitView(UnitSummary):
@@ -207,7 +212,7 @@ def unit_view(registry: Registry, unit_id: str, loads: Mapping[str, int]) -> Uni
     if unit is None:
         return None
     return UnitView(
-        **UnitSummary.of(unit).model_dump(),
+        **UnitSummary.of(unit, registry).model_dump(),
         ancestors=registry.ancestors(unit_id)[1:],
         children=dict(Counter(child.kind for child in registry.children_of(unit_id))),
         mediators=[MediatorView.of(m, loads.get(m.id, 0)) for m in registry.mediators_of(unit_id)],

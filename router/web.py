@@ -3,14 +3,15 @@ mediator their unit lists, chosen from the lists in force), a password reset and
 button per account. The forms post here, from this console's own pages only."""
 
 import re
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Path, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from contracts.ids import UNIT_ID_PATTERN
 from router.users import Problems, UserAdmin, UserIn
 from services.accounts import USER_NAME_PATTERN
 from services.auth import AuthSettings, Principal, Role, console_caller, keep_token, require_role
@@ -19,6 +20,7 @@ from services.jurisdiction import Jurisdiction
 from services.web.render import Pages
 from services.web.signin import form_fields
 from services.web.switch import require_same_origin, switch_router
+from services.web.unit_picker import unit_picker_router
 
 USERS_PATH = "/console/users"
 DONE = ("created", "password_reset", "was_disabled", "was_enabled")
@@ -27,10 +29,20 @@ DONE = ("created", "password_reset", "was_disabled", "was_enabled")
 def create_console(
     admin: UserAdmin, jurisdiction: Jurisdiction, auth: AuthSettings
 ) -> tuple[APIRouter, Pages]:
-    pages = Pages(Path(__file__).with_name("templates"), console="admin")
+    pages = Pages(FilePath(__file__).with_name("templates"), console="admin")
     router = APIRouter(include_in_schema=False)
     router.include_router(switch_router(auth))
+    router.include_router(unit_picker_router(auth, lambda: jurisdiction.current))
     Admin = Annotated[Principal, console_caller(auth)]  # noqa: N806
+
+    @router.get("/console/units/{unit_id}/mediators")
+    async def mediators_of(
+        unit_id: Annotated[str, Path(pattern=UNIT_ID_PATTERN, max_length=80)], caller: Admin
+    ) -> list[dict[str, str]]:
+        """The mediators the form offers once a unit is picked: that unit's only, never every
+        mediator of the jurisdiction."""
+        require_role(caller, Role.ADMIN)
+        return [{"id": m.id, "name": m.name} for m in jurisdiction.current.mediators_of(unit_id)]
 
     async def page(
         request: Request,
@@ -40,7 +52,7 @@ def create_console(
         form: dict[str, str] | None = None,
     ) -> HTMLResponse:
         registry = jurisdiction.current
-        bodies = [u for u in registry.units.values() if u.kind != "grid"]
+        chosen = registry.unit((form or {}).get("unit_id", "")) or registry.top
         done, done_user = request.query_params.get("done", ""), request.query_params.get("user", "")
         if done not in DONE or not re.match(USER_NAME_PATTERN, done_user):
             done = done_user = ""  # a link cannot make the page say just anything
@@ -50,8 +62,8 @@ def create_console(
             status_code=status_code,
             users=await admin.accounts.store.all(),
             roles=list(Role),
-            units=sorted(bodies, key=lambda unit: unit.id),
-            mediators=sorted(registry.mediators.values(), key=lambda m: (m.unit_id, m.id)),
+            unit=chosen,
+            mediators=registry.mediators_of(chosen.id),
             problems={problem["field"]: problem for problem in problems or []},
             form=form or {},
             done=done,

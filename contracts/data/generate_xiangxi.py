@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from contracts.data.generate_hanyin import FIRST, GIVEN, SECOND, SURNAMES, TOWN_SPECIALTIES
-from contracts.registry_file import COLUMNS
+from contracts.registry import Registry, parse_document
+from contracts.registry_file import COLUMNS, read_registry_file
 
 PREFECTURE = ("433100000000", "湘西土家族苗族自治州", "Xiangxi Prefecture", 28.314, 109.739)
 COUNTIES = [
@@ -135,6 +136,18 @@ def as_csv(rows: list[Row]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()
+
+
+PREFECTURE_SIZE = {"counties": 8, "towns": 15, "villages": 20, "grids": 6}
+"""16,929 units, 14,400 of them grids: the size benchmarks and scale tests read."""
+
+
+def registry(counties: int, towns: int, villages: int, grids: int) -> Registry:
+    """The registry of a file of this shape, made in memory, read as a county's file is."""
+    rows = build(counties, towns, villages, grids)
+    shape = f"{counties}x{towns}x{villages}x{grids}"
+    document = read_registry_file(as_csv(rows), json_format=False, version=f"xiangxi-{shape}")
+    return parse_document(document)
 
 
 def main() -> None:

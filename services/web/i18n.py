@@ -33,6 +33,8 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
     "common.time": ("时间", "Time"),
     "common.none": ("暂无", "None yet"),
     "common.county_all": ("全县", "Whole county"),
+    "picker.placeholder": ("输入名称或代码查找", "Type a name or code to find it"),
+    "picker.none": ("没有找到", "Nothing found"),
     "state.followed_up": ("协议履行回访", "Agreement followed up"),
     "state.return_visit": ("已回访", "Return visit done"),
     "state.escalated": ("已申请上报", "Escalation requested"),

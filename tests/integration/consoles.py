@@ -3,6 +3,7 @@ and, as an admin, create someone's account in the users console."""
 
 from playwright.async_api import Page, expect
 
+from contracts.registry import hanyin
 from services.web.i18n import TEXT
 from tests.factories import JIANGHE
 from tests.integration.test_accounts import PASSWORD
@@ -18,6 +19,14 @@ async def sign_in_on(page: Page, url: str, name: str) -> None:
     await expect(page.locator("#whoami")).to_be_visible()
 
 
+async def pick_unit(page: Page, picker: str, unit_id: str, typed: str | None = None) -> None:
+    """In a unit picker, type (part of) the unit's name, as a person does, and pick it from
+    the units offered."""
+    await page.fill(f"#{picker}", typed or hanyin().units[unit_id].name)
+    await page.locator(f'#{picker}-results [role="option"][data-unit="{unit_id}"]').click()
+    await expect(page.locator(f"#{picker}-value")).to_have_value(unit_id)
+
+
 async def create_mediator_in_console(
     users_console: Page, name: str, display_name: str, unit_id: str, mediator_id: str
 ) -> None:
@@ -26,7 +35,10 @@ async def create_mediator_in_console(
     await users_console.fill("#display_name", display_name)
     await users_console.fill("#new-password", PASSWORD)
     await users_console.select_option("#role", "mediator")
-    await users_console.select_option("#unit_id", unit_id)
+    await pick_unit(users_console, "unit_id", unit_id)
+    await users_console.locator(f'#subject option[value="{mediator_id}"]').wait_for(
+        state="attached"
+    )
     await users_console.select_option("#subject", mediator_id)
     await users_console.click("#create-submit")
     await expect(users_console.locator("#done")).to_have_attribute("data-done", "created")
@@ -47,8 +59,7 @@ async def fill_town_level_call(
     party_phones: tuple[str, str] = ("", ""),
 ) -> None:
     """On the operator console: a call about two parties of two villages of Shuangru town."""
-    await page.select_option("#town", SHUANGRU)
-    await page.select_option("#village", JIANGHE)
+    await pick_unit(page, "village", JIANGHE)
     # The grid is picked by its name from the village's grids.
     await page.locator(f'#grid option[value="{JIANGHE_GRID}"]').wait_for(state="attached")
     await page.select_option("#grid", JIANGHE_GRID)
@@ -59,5 +70,5 @@ async def fill_town_level_call(
     for n, (name, village) in enumerate((("王大", JIANGHE), ("赵二", XINYUAN))):
         await page.fill(f"#party-{n}-name", name)
         await page.fill(f"#party-{n}-phone", party_phones[n])
-        await page.select_option(f"#party-{n}-village", village)
+        await pick_unit(page, f"party-{n}-village", village)
     await page.check(f'input[name="risk_flags"][value="{risk}"]')

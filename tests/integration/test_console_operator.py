@@ -11,6 +11,7 @@ from tests.auth import token
 from tests.factories import JIANGHE
 from tests.integration.browser import browser, new_page, screenshot
 from tests.integration.conftest import Stack
+from tests.integration.consoles import pick_unit
 
 pytestmark = pytest.mark.integration
 __all__ = ["browser"]
@@ -19,10 +20,7 @@ TRACKING = re.compile(r"^HY-\d{8}-\d{6}$")
 
 
 async def fill_call(page: Page, *, phone: str = "13912345678") -> None:
-    await page.locator('#town option[value="hanyin-shuangru"]').wait_for(state="attached")
-    await page.select_option("#town", "hanyin-shuangru")
-    await page.locator(f'#village option[value="{JIANGHE}"]').wait_for(state="attached")
-    await page.select_option("#village", JIANGHE)
+    await pick_unit(page, "village", JIANGHE)
     await page.select_option("#category", "neighbour")
     await page.fill("#description", "两户因排水沟堵塞发生争吵，请求村里调解")
     await page.fill("#party-0-name", "李四")

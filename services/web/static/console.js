@@ -109,3 +109,147 @@
   // Consoles once kept the token here; a forgotten one must not outlive a sign-out.
   localStorage.removeItem("tiaojie.token");
 })();
+
+// Unit pickers (unit_picker.html): a text box that offers, as one types, the units whose name
+// or id holds the text, each with the path above it, from the console's own search; the chosen
+// unit's id goes in the hidden field the form submits. Arrow keys move, Enter picks, Escape
+// closes. Pages never hold the whole registry, which may list tens of thousands of units.
+(() => {
+  const english = () => document.body.dataset.lang !== "zh-CN";
+  const nameOf = (unit) => (english() ? unit.name_en : unit.name);
+  const pathOf = (unit) => (english() ? unit.path_en : unit.path);
+
+  function enhance(box) {
+    const input = box.querySelector('input[role="combobox"]');
+    const value = box.querySelector('input[type="hidden"]');
+    const list = box.querySelector('[role="listbox"]');
+    const initial = { id: value.value, label: input.value };
+    let chosen = initial.label;
+    let offered = [];
+    let active = -1;
+    let asked = 0;
+    let timer = null;
+
+    function close() {
+      list.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+      active = -1;
+    }
+    function mark(n) {
+      active = n;
+      [...list.children].forEach((item, i) => item.setAttribute("aria-selected", String(i === n)));
+      const item = list.children[n];
+      if (item) {
+        input.setAttribute("aria-activedescendant", item.id);
+        item.scrollIntoView({ block: "nearest" });
+      }
+    }
+    function choose(unit) {
+      value.value = unit ? unit.id : "";
+      input.value = chosen = unit ? nameOf(unit) : "";
+      close();
+      value.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+    function show(units) {
+      offered = units;
+      list.replaceChildren();
+      units.forEach((unit, n) => {
+        const item = document.createElement("li");
+        item.id = `${list.id}-${n}`;
+        item.setAttribute("role", "option");
+        item.dataset.unit = unit.id;
+        const path = document.createElement("small");
+        path.textContent = pathOf(unit);
+        item.append(nameOf(unit), path);
+        item.addEventListener("mousedown", (event) => { event.preventDefault(); choose(unit); });
+        list.append(item);
+      });
+      if (!units.length) {
+        const none = document.createElement("li");
+        none.setAttribute("aria-disabled", "true");
+        none.textContent = window.tiaojie.format("picker.none");
+        list.append(none);
+      }
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+      active = -1;
+    }
+    async function ask() {
+      const text = input.value.trim();
+      if (!text) { close(); return; }
+      const number = ++asked;
+      const params = new URLSearchParams({ q: text, limit: "10" });
+      for (const kind of (box.dataset.kinds || "").split(",").filter(Boolean)) params.append("kind", kind);
+      if (box.dataset.within) params.set("within", box.dataset.within);
+      let units = [];
+      try {
+        const response = await fetch(`${box.dataset.search}?${params}`);
+        if (response.ok) units = (await response.json()).items || [];
+      } catch (error) {
+        units = [];  // offline: nothing to offer, the unit chosen stays
+      }
+      if (number === asked && document.activeElement === input) show(units);  // the latest wins
+    }
+
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(ask, 150);
+    });
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "ArrowDown") {
+        event.preventDefault();
+        if (list.hidden) ask(); else mark(Math.min(active + 1, offered.length - 1));
+      } else if (event.key === "ArrowUp") {
+        event.preventDefault();
+        mark(Math.max(active - 1, 0));
+      } else if (event.key === "Enter" && !list.hidden) {
+        event.preventDefault();  // picks; never submits a half-typed name
+        if (offered.length) choose(offered[Math.max(active, 0)]);
+      } else if (event.key === "Escape" && !list.hidden) {
+        event.preventDefault();
+        close();
+        input.value = chosen;
+      }
+    });
+    // Text typed but not picked is not a unit: the box shows the one chosen (or, where a unit
+    // is optional and the box was emptied, none).
+    input.addEventListener("blur", () => {
+      close();
+      if (!input.value.trim() && "optional" in box.dataset) {
+        if (value.value) choose(null);
+      } else {
+        input.value = chosen;
+      }
+    });
+    input.form?.addEventListener("reset", () => {
+      value.value = initial.id;  // a hidden field keeps its value through a reset
+      chosen = initial.label;
+      close();
+    });
+  }
+
+  const start = () => document.querySelectorAll("[data-unit-picker]").forEach(enhance);
+  window.tiaojie.enhanceUnitPickers = (root) => root.querySelectorAll("[data-unit-picker]").forEach(enhance);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+
+  /** The names of units by id, asked of the console once each (`/console/units/named`). */
+  const names = new Map();
+  window.tiaojie.unitNames = async (ids) => {
+    const missing = [...new Set(ids.filter((id) => id && !names.has(id)))];
+    for (let i = 0; i < missing.length; i += 100) {
+      const params = new URLSearchParams();
+      missing.slice(i, i + 100).forEach((id) => params.append("id", id));
+      try {
+        const response = await fetch(`/console/units/named?${params}`);
+        if (!response.ok) continue;
+        const found = await response.json();
+        for (const id of missing.slice(i, i + 100)) names.set(id, found[id] ? nameOf(found[id]) : id);
+      } catch (error) {
+        continue;  // shown by id until the next ask
+      }
+    }
+    return Object.fromEntries(ids.map((id) => [id, names.get(id) || id]));
+  };
+})();
