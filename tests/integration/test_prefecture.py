@@ -201,6 +201,15 @@ async def test_the_prefecture_supervisor_sees_its_counties_rolled_up(
     assert {g["key"] for g in figures["groups"]} <= children, "its own counties, nothing else"
     in_counties = sum(g["counts"].get("assigned", 0) for g in figures["groups"])
     assert figures["total"]["counts"]["assigned"] >= in_counties >= 2
+    supervisor = token(Role.SUPERVISOR, PREFECTURE, "supervisor-xiangxi")
+    async with httpx.AsyncClient(timeout=10) as browser:
+        page = await browser.get(f"{stack.urls['mediation']}/supervisor/metrics?token={supervisor}")
+        alerts = await browser.get(f"{stack.urls['notifier']}/?token={supervisor}")
+    assert page.status_code == 200, page.text[:300]
+    assert alerts.status_code == 200, alerts.text[:300]
+    assert prefecture.top.name in alerts.text, "the alert desk opens on the prefecture"
+    for county in (LUXI, FENGHUANG):
+        assert prefecture.units[county].name in page.text, "the console names its counties"
 
 
 async def test_a_bad_file_is_refused_naming_line_and_field_with_nothing_loaded(
