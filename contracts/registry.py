@@ -208,7 +208,8 @@ def _children_of(units: dict[str, Unit]) -> dict[str, tuple[str, ...]]:
     return {parent: tuple(sorted(ids)) for parent, ids in children.items()}
 
 
-def _parse(raw: dict[str, object]) -> Registry:
+def parse_document(raw: dict[str, object]) -> Registry:
+    """The registry of a document as `contracts.registry_file` reads one."""
     units_raw = raw["units"]
     mediators_raw = raw["mediators"]
     groups_raw = raw["wechat_groups"]
@@ -237,11 +238,7 @@ def _parse(raw: dict[str, object]) -> Registry:
 def load_registry(path: Path) -> Registry:
     """A registry file as the project ships it (JSON) or a county prepares it (CSV or JSON),
     checked row by row (`RegistryFileError` names every problem)."""
-    return _parse(read_registry_path(path))
-
-
-def parse_document(document: dict[str, object]) -> Registry:
-    return _parse(document)
+    return parse_document(read_registry_path(path))
 
 
 def tier_of(unit: Unit) -> Tier:
@@ -252,7 +249,7 @@ def tier_of(unit: Unit) -> Tier:
 @cache
 def hanyin() -> Registry:
     """The Hanyin County sample the product ships with as demo data."""
-    return _parse(json.loads((DATA_DIR / "hanyin.json").read_text(encoding="utf-8")))
+    return parse_document(json.loads((DATA_DIR / "hanyin.json").read_text(encoding="utf-8")))
 
 
 @cache

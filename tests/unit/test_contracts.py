@@ -7,7 +7,7 @@ from contracts.events import (
     LifecycleEvent,
     deterministic_event_id,
 )
-from contracts.registry import DATA_DIR, _parse, hanyin
+from contracts.registry import DATA_DIR, hanyin, parse_document
 from contracts.registry_file import read_registry_file
 from tests.factories import reported, routed
 
@@ -59,7 +59,7 @@ def test_which_unit_lies_in_which_is_the_registrys_to_say() -> None:
     assert registry.is_within("hanyin-shuangru-jianghe", "hanyin-shuangru")
     assert not registry.is_within("hanyin-shuangruxi", "hanyin-shuangru")
     assert registry.ancestors("nowhere") == ["nowhere"]
-    codes = _parse(
+    codes = parse_document(
         read_registry_file(
             (DATA_DIR / "xiangxi.csv").read_text(encoding="utf-8"), json_format=False, version="v"
         )

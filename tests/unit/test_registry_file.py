@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from contracts.registry import DATA_DIR, _parse
+from contracts.registry import DATA_DIR, parse_document
 from contracts.registry_file import RegistryFileError, read_registry_file
 
 HEADER = "id,kind,parent_id,name,name_en,mediation_body,lat,lon,wechat_groups,mediators\n"
@@ -32,7 +32,7 @@ def problems_of(text: str) -> list[tuple[str, str]]:
 
 
 def test_a_good_csv_becomes_a_registry_with_division_codes() -> None:
-    registry = _parse(read_csv(GOOD))
+    registry = parse_document(read_csv(GOOD))
     assert registry.version == "test-1"
     assert registry.unit("433122100201-g01") is not None
     assert [u.kind for u in registry.units.values()] == [
@@ -58,8 +58,8 @@ def test_a_good_csv_becomes_a_registry_with_division_codes() -> None:
 def test_the_shipped_json_reads_back_as_the_same_registry() -> None:
     path = DATA_DIR / "hanyin.json"
     document = read_registry_file(path.read_text(encoding="utf-8"), json_format=True, version="v")
-    shipped = _parse(json.loads(path.read_text(encoding="utf-8")))
-    read_back = _parse(document)
+    shipped = parse_document(json.loads(path.read_text(encoding="utf-8")))
+    read_back = parse_document(document)
     assert read_back.units == shipped.units
     assert read_back.mediators == shipped.mediators
     assert read_back.wechat_groups == shipped.wechat_groups
@@ -143,7 +143,7 @@ def test_the_prefecture_sample_is_what_its_generator_writes_and_reads_cleanly() 
 
     shipped = (DATA_DIR / "xiangxi.csv").read_text(encoding="utf-8")
     assert as_csv(build(counties=2, towns=4, villages=5, grids=3)) == shipped
-    registry = _parse(read_csv(shipped))
+    registry = parse_document(read_csv(shipped))
     prefecture = registry.units["433100000000"]
     assert prefecture.kind == "prefecture"
     assert [u.name for u in registry.children_of(prefecture.id)] == ["泸溪县", "凤凰县"]
