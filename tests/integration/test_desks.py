@@ -131,12 +131,18 @@ async def test_a_town_level_dispute_filed_from_the_form_routes_to_the_town_calle
     intake = stack.urls["intake"]
     async with httpx.AsyncClient(timeout=30) as client:
         page = await client.get(f"{intake}/", headers=operator)
+        search = f"{intake}/console/units/search"
+        found = await client.get(
+            search, params={"q": "shuangru", "kind": "village", "limit": 50}, headers=operator
+        )
     assert page.status_code == 200
     form = form_of(page.text, "report")
-    # Each party has a village of their own, chosen from the county's villages; the caller is
-    # recorded apart; the grid is chosen from a list, not typed.
+    # Each party has a village of their own, searched among the county's villages; the caller
+    # is recorded apart; the grid is chosen from a list, not typed.
     for field in ("parties.0.village_id", "parties.1.village_id"):
-        assert {JIANGHE, XINYUAN} <= set(form.get(field, [])), field
+        assert field in form, field
+    assert found.status_code == 200, found.text
+    assert {JIANGHE, XINYUAN} <= {item["id"] for item in found.json()["items"]}
     assert {"caller.name", "caller.phone", "caller.is_party"} <= set(form)
     assert 'select id="grid" name="grid_id"' in page.text
 

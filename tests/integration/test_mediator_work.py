@@ -2,6 +2,7 @@
 who holds a case and who may hand it on, the sealed contacts, rebounds and duplicates marked,
 and words a person reads."""
 
+import json
 import re
 import uuid
 from collections.abc import Awaitable
@@ -13,6 +14,7 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
+from contracts.registry import hanyin
 from services.auth import Role
 from services.web.i18n import TEXT
 from tests.auth import as_needed, mediator_token, token
@@ -363,13 +365,16 @@ async def test_names_risks_and_the_unit_picker_are_a_persons_words(stack: Stack)
 
     desk = await page(stack, "/", as_mediator(holder))
     assert 'data-flag="violence_threat"' in _row(desk, case["case_id"])
-    picker = re.search(r'<select id="unit" name="unit">(.*?)</select>', desk, re.S)
-    assert picker is not None
-    assert re.findall(r'<option value="([^"]+)"', picker[1]) == [JIANGHE]
-    town = await page(stack, "/", as_supervisor("hanyin-shuangru"))
-    offered = re.findall(
-        r'<option value="([^"]+)"', town.split('id="unit"')[1].split("</select>")[0]
-    )
-    assert "hanyin-shuangru" in offered
-    assert JIANGHE in offered
-    assert all(unit.startswith("hanyin-shuangru") for unit in offered)
+    # The unit picker opens on the mediator's own unit, by name, and searches only within it.
+    assert re.search(rf'name="unit" value="{JIANGHE}"', desk)
+    assert re.search(r'id="unit" type="text"[^>]*value="江河村"', desk, re.S)
+    mine = await page(stack, "/console/units/search", as_mediator(holder), q="hanyin")
+    assert {item["id"] for item in json.loads(mine)["items"]} <= {JIANGHE, *_grids(JIANGHE)}
+    offered = await page(stack, "/console/units/search", as_supervisor("hanyin-shuangru"), q="i")
+    units = {item["id"] for item in json.loads(offered)["items"]}
+    assert units
+    assert all(unit.startswith("hanyin-shuangru") for unit in units)
+
+
+def _grids(village_id: str) -> set[str]:
+    return {unit.id for unit in hanyin().children_of(village_id)}
