@@ -5,7 +5,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.exceptions import RequestValidationError
 
 from contracts.ids import UNIT_ID_PATTERN
@@ -20,6 +20,7 @@ from router.models import (
     units_below,
 )
 from router.readmodel import ReadModels
+from router.revisions import etag
 from router.rules import decide
 from router.watch import PolicyHolder
 from services.auth import AuthSettings, bearer
@@ -40,14 +41,18 @@ def create_router(
     router = APIRouter(prefix="/v1", tags=["router"], dependencies=[bearer(auth)])
 
     @router.get("/units/{unit_id}", response_model=UnitView)
-    async def get_unit(unit_id: UnitIdPath) -> UnitView:
+    async def get_unit(unit_id: UnitIdPath, response: Response) -> UnitView:
+        """The unit, its mediators and the registry's `revision` (also the ETag), which a
+        change sent with `If-Match` is checked against."""
         view = unit_view(jurisdiction.current, unit_id, models.load.loads)
         if view is None:
             raise Refused(404, Refusal.UNIT_NOT_FOUND, f"no unit {unit_id}", unit_id=unit_id)
+        response.headers["ETag"] = etag(view.revision)
         return view
 
     @router.get("/units", response_model=UnitPage)
     async def list_units(
+        response: Response,
         parent: Annotated[str | None, Query(pattern=UNIT_ID_PATTERN, max_length=80)] = None,
         kind: UnitKind | None = None,
         offset: Annotated[int, Query(ge=0)] = 0,
@@ -62,12 +67,14 @@ def create_router(
         found = units_below(registry, parent_id, kind)
         page = found[offset : offset + limit]
         following = offset + limit
+        response.headers["ETag"] = etag(registry.revision)
         return UnitPage(
             items=[UnitSummary.of(unit) for unit in page],
             total=len(found),
             offset=offset,
             limit=limit,
             next_offset=following if following < len(found) else None,
+            revision=registry.revision,
         )
 
     @router.post("/routing/explain", response_model=Explanation)
