@@ -7,8 +7,8 @@ Every unit here is one the test adds itself (its id unique to the run) below a H
 no Hanyin unit is moved or retired, so the tests sharing the stack see Hanyin as shipped."""
 
 import uuid
-from functools import partial
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 import httpx
