@@ -6,8 +6,10 @@ village's case to its new town, and nothing is ever left without its parent or i
 Every unit here is one the test adds itself (its id unique to the run) below a Hanyin town;
 no Hanyin unit is moved or retired, so the tests sharing the stack see Hanyin as shipped."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -15,10 +17,13 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
+from contracts import topics
+from contracts.admin import UnitChanged, UnitEntry, unit_key
 from services.auth import Role
 from tests.auth import as_needed, headers
 from tests.factories import hotline_body
 from tests.integration.conftest import Stack
+from tests.integration.kafka_tools import produce
 from tests.integration.mediation_helpers import get_case
 from tests.waiting import eventually
 
@@ -178,6 +183,61 @@ async def test_a_rename_shows_at_once_and_a_change_against_a_stale_revision_is_r
     assert staffing.status_code == 412, staffing.text
     after = (await unit(client, stack, village)).json()
     assert (after["name"], after["mediators"]) == ("新华村", [])
+
+
+async def test_two_changes_against_one_revision_one_is_taken_the_other_refused(
+    stack: Stack, client: httpx.AsyncClient
+) -> None:
+    village = (await add_unit(client, stack, SHUANGRU))["id"]
+    etag = (await unit(client, stack, village)).headers["etag"]
+    url = f"{stack.urls['router']}/v1/units/{village}"
+    answers = await asyncio.gather(
+        *(
+            client.patch(url, json={"name": name}, headers={"if-match": etag})
+            for name in ("甲村", "乙村")
+        )
+    )
+    assert sorted(answer.status_code for answer in answers) == [200, 412]
+    taken = next(answer for answer in answers if answer.status_code == 200).json()["name"]
+    assert (await unit(client, stack, village)).json()["name"] == taken
+
+
+def unit_change(village_id: str, expected: int | None) -> UnitChanged:
+    return UnitChanged(
+        occurred_at=datetime.now(UTC),
+        correlation_id=unit_key(village_id),
+        actor="admin-1",
+        role="admin",
+        actor_unit_id="hanyin",
+        action="add",
+        unit_id=village_id,
+        unit=UnitEntry(
+            id=village_id, kind="village", parent_id=SHUANGRU, name="新村", name_en="Xincun"
+        ),
+        expected_revision=expected,
+    )
+
+
+async def test_every_service_refuses_a_change_read_after_another_replaced_its_revision(
+    stack: Stack, client: httpx.AsyncClient
+) -> None:
+    """As a replica that checked an older revision would publish it: each service reads it
+    after the registry moved on, and each refuses it alike."""
+    revision = (await unit(client, stack, "hanyin")).json()["revision"]
+    stale, later = fresh_id(SHUANGRU), fresh_id(SHUANGRU)
+    for change in (unit_change(stale, revision - 1), unit_change(later, None)):
+        await produce(stack.infra.kafka, topics.CONFIG, change.model_dump_json().encode(), b"unit")
+    await file_report(client, stack, later)  # intake has read both changes by now
+    answer = await client.post(f"{stack.urls['intake']}/v1/disputes", json=report_at(stale))
+    assert "village_id" in fields_of(answer)
+
+    async def known_to_the_router() -> httpx.Response | None:
+        answer = await unit(client, stack, later)
+        return answer if answer.status_code == 200 else None
+
+    seen = await eventually(known_to_the_router, what="the router reading both changes")
+    assert seen.json()["revision"] == revision + 1, "the refused change counted no revision"
+    assert (await unit(client, stack, stale)).status_code == 404
 
 
 async def test_a_moved_village_keeps_its_open_case_which_escalates_to_its_new_town(
