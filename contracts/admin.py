@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events import Event
 from contracts.ids import MEDIATOR_ID_PATTERN
+from contracts.registry import UnitKind
 from contracts.vocabulary import Category
 
 POLICY_KEY = "policy"
@@ -92,7 +93,7 @@ class UnitEntry(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     id: str = Field(description="Slug or division code.")
-    kind: Literal["prefecture", "county", "town", "village", "grid"]
+    kind: UnitKind
     parent_id: str | None = Field(description="The unit it belongs to; none for a top unit.")
     name: str
     name_en: str = ""

@@ -165,6 +165,8 @@ def create_units_router(
             raise Refused(404, Refusal.UNIT_NOT_FOUND, f"no unit {unit_id}", unit_id=unit_id)
         expected = expected_revision(if_match, registry)
         unit = body.applied_to(known)
+        if unit == known:  # nothing to change: no change published, no revision counted
+            return answer(unit_id)
         problems = unit_change_problems(registry, unit_id, unit)
         if problems:
             return _problems(problems)

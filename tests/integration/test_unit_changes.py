@@ -171,6 +171,10 @@ async def test_a_rename_shows_at_once_and_a_change_against_a_stale_revision_is_r
     shown = (await unit(client, stack, village)).json()
     assert (shown["name"], shown["name_en"], shown["parent_id"]) == ("新华村", "Xinhua", SHUANGRU)
 
+    same = await client.patch(url, json={"name": "新华村"})
+    assert same.status_code == 200, same.text
+    assert same.json()["revision"] == shown["revision"], "nothing changed, nothing counted"
+
     stale = await client.patch(url, json={"name": "旧名村"}, headers={"if-match": etag})
     assert stale.status_code == 412, stale.text
     assert stale.json()["error"] == "stale_revision"
