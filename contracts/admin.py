@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events import Event
 from contracts.ids import MEDIATOR_ID_PATTERN
+from contracts.registry import UnitKind
 from contracts.vocabulary import Category
 
 POLICY_KEY = "policy"
@@ -55,6 +56,9 @@ class MediatorsChanged(ChangeMade):
     event_type: Literal["MediatorsChanged"] = "MediatorsChanged"
     unit_id: str = Field(description="The unit (county, town or village).")
     mediators: tuple[MediatorEntry, ...] = Field(description="Every mediator of the unit now.")
+    expected_revision: int | None = Field(
+        default=None, description="The registry revision this change was made against."
+    )
 
 
 class RegistryImported(ChangeMade):
@@ -78,6 +82,43 @@ class RegistryImported(ChangeMade):
         return gzip.decompress(base64.b64decode(self.content_gzip))
 
 
+def unit_key(unit_id: str) -> str:
+    return f"unit:{unit_id}"
+
+
+class UnitEntry(BaseModel):
+    """A unit as the registry holds it (`contracts.registry.Unit`); checked when applied, with
+    the checks a jurisdiction file's rows get."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str = Field(description="Slug or division code.")
+    kind: UnitKind
+    parent_id: str | None = Field(description="The unit it belongs to; none for a top unit.")
+    name: str
+    name_en: str = ""
+    mediation_body: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+class UnitChanged(ChangeMade):
+    """One unit added, renamed or moved (`unit` as it is now), or retired (`unit` none, its
+    mediators and WeChat groups going with it). With `expected_revision`, taken only if the
+    registry is still at that revision when the change is read, on every replica alike."""
+
+    event_type: Literal["UnitChanged"] = "UnitChanged"
+    action: Literal["add", "change", "retire"] = Field(
+        description="A new unit (its id must be free), a known one changed, or one retired."
+    )
+    unit_id: str = Field(description="The unit.")
+    unit: UnitEntry | None = Field(description="The unit from now on; none when retired.")
+    expected_revision: int | None = Field(
+        default=None, description="The registry revision this change was made against."
+    )
+
+
 ConfigChange = Annotated[
-    PolicyChanged | MediatorsChanged | RegistryImported, Field(discriminator="event_type")
+    PolicyChanged | MediatorsChanged | RegistryImported | UnitChanged,
+    Field(discriminator="event_type"),
 ]

@@ -10,12 +10,12 @@ stops at the county; one over a prefecture goes one step further.
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from contracts.registry_file import LADDER, read_registry_path
+from contracts.registry_file import LADDER, Problem, read_registry_path, unit_problems
 from contracts.vocabulary import Category, Tier
 
 UnitKind = Literal["prefecture", "county", "town", "village", "grid"]
@@ -54,6 +54,9 @@ class Registry:
     wechat_groups: dict[str, str]
     """WeChat group id → village id."""
     children: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    revision: int = 0
+    """How many jurisdiction changes (imports, mediator lists, unit changes) were taken since
+    the deployment's file: the same on every replica, which all read the same config topic."""
     _mediators_by_unit: dict[str, tuple[Mediator, ...]] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
@@ -143,6 +146,70 @@ class Registry:
         kept = {key: m for key, m in self.mediators.items() if m.unit_id != unit_id}
         kept.update({m.id: replace(m, unit_id=unit_id) for m in mediators})
         return replace(self, mediators=kept)
+
+
+class UnitChangeError(ValueError):
+    """A unit cannot be added, changed or retired as asked; `problems` name the fields."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def unit_change_problems(
+    registry: Registry, unit_id: str, unit: Unit | None, *, adding: bool = False
+) -> list[Problem]:
+    """Why `unit_id` cannot become `unit` (a new one when `adding`; None retires it): the
+    checks a jurisdiction file's rows get, and a tree that stays whole — the deployment's top
+    stays where it is, and no unit is left without its parent."""
+    existing = registry.unit(unit_id)
+    if adding and existing is not None:
+        return [Problem(unit_id, "id", f"'{unit_id}' is already a {existing.kind} of the registry")]
+    if not adding and existing is None:
+        return [Problem(unit_id, "unit_id", f"no unit {unit_id}")]
+    if unit is None:
+        return _retire_problems(registry, unit_id)
+    problems = [] if unit.id == unit_id else [Problem(unit_id, "id", "a unit keeps its id")]
+    if existing is not None and existing.kind != unit.kind:
+        problems.append(Problem(unit_id, "kind", f"a {existing.kind} stays a {existing.kind}"))
+    top_id = registry.top.id if registry.units else None
+    if existing is not None and unit_id == top_id and unit.parent_id != existing.parent_id:
+        problems.append(Problem(unit_id, "parent_id", "the deployment's top unit stays the top"))
+    kinds = {other.id: other.kind for other in registry.units.values()}
+    return problems + unit_problems(asdict(unit), kinds)
+
+
+def _retire_problems(registry: Registry, unit_id: str) -> list[Problem]:
+    if registry.units and registry.top.id == unit_id:
+        return [Problem(unit_id, "unit_id", "the deployment's top unit cannot be retired")]
+    below = registry.children.get(unit_id, ())
+    if below:
+        listed = ", ".join(below[:20])
+        return [Problem(unit_id, "children", f"move or retire its units first: {listed}")]
+    return []
+
+
+def with_unit(
+    registry: Registry, unit_id: str, unit: Unit | None, *, adding: bool = False
+) -> Registry:
+    """A copy in which `unit_id` is `unit` (added when `adding`, renamed or moved otherwise),
+    or gone with its mediators and WeChat groups when `unit` is None; UnitChangeError when it
+    cannot be (`unit_change_problems`). The registry itself never changes (it is shared)."""
+    problems = unit_change_problems(registry, unit_id, unit, adding=adding)
+    if problems:
+        raise UnitChangeError(problems)
+    units = dict(registry.units)  # a changed unit keeps its place: the first top stays first
+    if unit is None:
+        del units[unit_id]
+        return replace(
+            registry,
+            units=units,
+            mediators={k: m for k, m in registry.mediators.items() if m.unit_id != unit_id},
+            wechat_groups={g: v for g, v in registry.wechat_groups.items() if v != unit_id},
+            children=_children_of(units),
+        )
+    units[unit_id] = unit
+    return replace(registry, units=units, children=_children_of(units))
 
 
 class RegistryConflictError(ValueError):

@@ -226,6 +226,13 @@ def _attach_json_extras(
 # --- checking ----------------------------------------------------------------------------
 
 
+def unit_problems(unit: Mapping[str, Any], kinds: Mapping[str, str]) -> list[Problem]:
+    """What is wrong with one unit (as a row of a file has it) among units of `kinds` (id →
+    kind): the checks a file's rows get, for a unit an admin adds or changes at run time."""
+    where = str(unit.get("id"))
+    return list(_unit_problems(_Row(where, dict(unit)), kinds))
+
+
 def _problems_of(rows: list[_Row]) -> Iterable[Problem]:
     kinds: dict[str, str] = {}
     for row in rows:

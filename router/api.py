@@ -5,7 +5,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.exceptions import RequestValidationError
 
 from contracts.ids import UNIT_ID_PATTERN
@@ -21,6 +21,7 @@ from router.models import (
     units_below,
 )
 from router.readmodel import ReadModels
+from router.revisions import etag
 from router.rules import decide
 from router.watch import PolicyHolder
 from services.auth import AuthSettings, bearer
@@ -41,15 +42,19 @@ def create_router(
     router = APIRouter(prefix="/v1", tags=["router"], dependencies=[bearer(auth)])
 
     @router.get("/units/{unit_id}", response_model=UnitView)
-    async def get_unit(unit_id: UnitIdPath) -> UnitView:
+    async def get_unit(unit_id: UnitIdPath, response: Response) -> UnitView:
+        """The unit, its mediators and the registry's `revision` (also the ETag), which a
+        change sent with `If-Match` is checked against."""
         view = unit_view(jurisdiction.current, unit_id, models.load.loads)
         if view is None:
             raise Refused(404, Refusal.UNIT_NOT_FOUND, f"no unit {unit_id}", unit_id=unit_id)
+        response.headers["ETag"] = etag(view.revision)
         return view
 
     @router.get("/units", response_model=UnitPage)
     async def list_units(
         *,
+        response: Response,
         parent: Annotated[str | None, Query(pattern=UNIT_ID_PATTERN, max_length=80)] = None,
         kind: UnitKind | None = None,
         q: Annotated[str | None, Query(min_length=1, max_length=MAX_QUERY)] = None,
@@ -63,6 +68,7 @@ def create_router(
         prefix, then the rest; higher units first), in the subtree of `within` (or `parent`)
         and of `kind` if given. Each unit names its path, top first."""
         registry = jurisdiction.current
+        response.headers["ETag"] = etag(registry.revision)
         top = within or parent
         if top is not None and registry.unit(top) is None:
             raise Refused(404, Refusal.UNIT_NOT_FOUND, f"no unit {top}", unit_id=top)
@@ -115,4 +121,5 @@ def _page(registry: Registry, units: list[Unit], total: int, offset: int, limit:
         offset=offset,
         limit=limit,
         next_offset=following if following < total else None,
+        revision=registry.revision,
     )

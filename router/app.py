@@ -19,6 +19,7 @@ from router.mediators_api import create_mediators_router
 from router.policy_api import create_policy_router
 from router.readmodel import ReadModels
 from router.settings import RouterSettings
+from router.units_api import create_units_router
 from router.users import UserAdmin, create_users_router
 from router.watch import PolicyHolder, watching
 from router.web import create_console
@@ -69,7 +70,8 @@ def create_app(
             topics.CONFIG,
             schema=PolicyChanged,
             title="Config",
-            description="PolicyChanged and MediatorsChanged, in the order every router applies.",
+            description="Policy, mediator, unit and jurisdiction changes, in the order every "
+            "service applies them.",
         )
     )
     shared = SharedConfig(
@@ -162,6 +164,7 @@ def create_app(
             create_router(jurisdiction, policies, models, clock, auth),
             create_policy_router(shared, audit, auth),
             create_mediators_router(shared, models, audit, auth),
+            create_units_router(shared, models, audit, auth),
             create_users_router(users, audit, auth),
             console,
         ],

@@ -16,14 +16,14 @@ import structlog
 from fastapi import Depends, HTTPException, Request
 from pydantic import ValidationError
 
-from contracts.admin import POLICY_KEY, MediatorsChanged, PolicyChanged
+from contracts.admin import POLICY_KEY, PolicyChanged
 from contracts.events import Event, deterministic_event_id
 from router.policy import Policy
 from router.watch import TAKEN, Outcome, PolicyHolder
 from services.audit import SERVICE_ROLE, AuditTrail, service_event
 from services.auth import AuthSettings, Principal, Role, authenticate, forbid, token_of
 from services.errors import Refusal
-from services.jurisdiction import CHANGE, Jurisdiction, JurisdictionChange
+from services.jurisdiction import CHANGE, Jurisdiction, JurisdictionChange, StaleRevisionError
 
 Publish = Callable[[Event], Awaitable[None]]
 
@@ -33,8 +33,11 @@ def apply_change(
 ) -> Outcome:
     if isinstance(change, PolicyChanged):
         return policies.apply(change)
-    reason = jurisdiction.apply(change)
-    return TAKEN if reason is None else Outcome(False, "invalid", reason)
+    refused = jurisdiction.take(change)
+    if refused is None:
+        return TAKEN
+    conflict = isinstance(refused, StaleRevisionError)
+    return Outcome(False, "conflict" if conflict else "invalid", str(refused))
 
 
 def replay_changes(values: list[bytes], policies: PolicyHolder, jurisdiction: Jurisdiction) -> None:
@@ -89,7 +92,7 @@ class SharedConfig:
         if waiting is not None and not waiting.done():
             waiting.set_result(outcome)
 
-    async def propose(self, change: PolicyChanged | MediatorsChanged) -> Outcome:
+    async def propose(self, change: PolicyChanged | JurisdictionChange) -> Outcome:
         """Publish and wait for this replica to read the change back."""
         waiting: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._waiting[change.event_id] = waiting
@@ -158,7 +161,9 @@ def admin_caller(auth: AuthSettings, audit: AuditTrail, action: str) -> Any:
     return Depends(dependency)
 
 
-async def propose_or_503(shared: SharedConfig, change: PolicyChanged | MediatorsChanged) -> Outcome:
+async def propose_or_503(
+    shared: SharedConfig, change: PolicyChanged | JurisdictionChange
+) -> Outcome:
     try:
         return await shared.propose(change)
     except NotConfirmedError as error:

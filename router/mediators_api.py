@@ -14,6 +14,7 @@ from contracts.vocabulary import Category
 from router.changes import SharedConfig, admin_caller, propose_or_503, refused
 from router.models import MediatorIn, MediatorsIn, UnitView, unit_view
 from router.readmodel import ReadModels
+from router.revisions import IfMatch, expected_revision, stale, with_etag
 from services.audit import AuditTrail
 from services.auth import AuthSettings, Principal
 from services.errors import Refusal, Refused
@@ -85,13 +86,16 @@ def create_mediators_router(
         unit_id: UnitIdPath,
         body: MediatorsIn,
         caller: Annotated[Principal, admin_caller(auth, audit, MEDIATORS_CHANGE)],
-    ) -> UnitView | JSONResponse:
+        if_match: IfMatch = None,
+    ) -> JSONResponse:
         """The whole list of the unit's mediators from now on. A mediator who serves another
-        unit must be removed there first."""
+        unit must be removed there first. With `If-Match`, refused (412) unless the registry
+        is still at that revision."""
         registry = shared.jurisdiction.current
         unit = registry.unit(unit_id)
         if unit is None:
             raise Refused(404, Refusal.UNIT_NOT_FOUND, f"no unit {unit_id}", unit_id=unit_id)
+        expected = expected_revision(if_match, registry)
         if unit.kind == "grid":
             return unprocessable([("unit_id", "a grid has no mediators; its village's serve it")])
         elsewhere = serving_elsewhere(registry, unit_id, body.mediators)
@@ -100,12 +104,12 @@ def create_mediators_router(
         still_holding = holding_open_cases(registry, unit_id, body.mediators, models)
         if still_holding:
             raise _holds_cases(unit_id, still_holding)
-        await _change_mediators(
-            shared, audit, caller, unit_id, entries_of(registry, body.mediators)
-        )
+        entries = entries_of(registry, body.mediators)
+        await _change_mediators(shared, audit, caller, unit_id, entries, expected=expected)
         view = unit_view(shared.jurisdiction.current, unit_id, models.load.loads)
-        assert view is not None
-        return view
+        if view is None:  # another change, read right after this one, retired the unit
+            raise Refused(404, Refusal.UNIT_NOT_FOUND, f"no unit {unit_id}", unit_id=unit_id)
+        return with_etag(view)
 
     return router
 
@@ -116,6 +120,8 @@ async def _change_mediators(
     caller: Principal,
     unit_id: str,
     entries: list[MediatorEntry],
+    *,
+    expected: int | None,
 ) -> None:
     change = MediatorsChanged(
         occurred_at=datetime.now(UTC),
@@ -125,6 +131,7 @@ async def _change_mediators(
         actor_unit_id=caller.unit_id,
         unit_id=unit_id,
         mediators=tuple(entries),
+        expected_revision=expected,
     )
     details = {
         "change_id": str(change.event_id),
@@ -138,4 +145,7 @@ async def _change_mediators(
         await audit.record(
             caller, MEDIATORS_CHANGE, outcome="denied", unit_id=unit_id, details=not_taken
         )
-        raise refused(outcome, shared.policies.current.version)
+        revision = shared.jurisdiction.current.revision
+        if outcome.refusal == "conflict":
+            raise stale(str(expected), revision)
+        raise refused(outcome, str(revision))

@@ -3,6 +3,7 @@
 import uuid
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -201,10 +202,14 @@ class UnitSummary(BaseModel):
         return cls.model_validate({**vars(unit), **paths})
 
 
+REVISION = "The registry's revision (also the ETag): send it as `If-Match` to change a unit."
+
+
 class UnitView(UnitSummary):
     ancestors: list[str]
     children: dict[str, int] = Field(description="How many units of each kind lie directly below.")
     mediators: list[MediatorView]
+    revision: int = Field(description=REVISION)
 
 
 def unit_view(registry: Registry, unit_id: str, loads: Mapping[str, int]) -> UnitView | None:
@@ -216,6 +221,7 @@ def unit_view(registry: Registry, unit_id: str, loads: Mapping[str, int]) -> Uni
         ancestors=registry.ancestors(unit_id)[1:],
         children=dict(Counter(child.kind for child in registry.children_of(unit_id))),
         mediators=[MediatorView.of(m, loads.get(m.id, 0)) for m in registry.mediators_of(unit_id)],
+        revision=registry.revision,
     )
 
 
@@ -225,6 +231,50 @@ class UnitPage(BaseModel):
     offset: int
     limit: int
     next_offset: int | None
+    revision: int = Field(description=REVISION)
+
+
+class UnitRetired(BaseModel):
+    unit: UnitSummary = Field(description="The unit as it was.")
+    mediators: list[str] = Field(description="The mediators who served it, gone with it.")
+    revision: int = Field(description=REVISION)
+
+
+_TEXT = "Checked as a jurisdiction file's cell: at most 100 characters, no control characters."
+
+
+class UnitIn(_Body):
+    """A new unit, as a row of a jurisdiction file describes it."""
+
+    id: UnitId = Field(description="A slug (`hanyin-shuangru`) or a division code.")
+    kind: UnitKind
+    parent_id: UnitId | None = Field(
+        description="The unit it belongs to, of the kind just above; none only for a county or "
+        "prefecture at the top."
+    )
+    name: str = Field(description=_TEXT)
+    name_en: str = Field(default="", description=_TEXT)
+    mediation_body: str | None = Field(default=None, description=_TEXT)
+    lat: float | None = Field(default=None, allow_inf_nan=False)
+    lon: float | None = Field(default=None, allow_inf_nan=False)
+
+    def as_unit(self) -> Unit:
+        return Unit(**self.model_dump())
+
+
+class UnitPatch(_Body):
+    """What changes of a unit: its names, its place (`parent_id`: a move), or both. Fields
+    left out stay as they are."""
+
+    name: str | None = Field(default=None, description=_TEXT)
+    name_en: str | None = Field(default=None, description=_TEXT)
+    mediation_body: str | None = Field(default=None, description=_TEXT)
+    lat: float | None = Field(default=None, allow_inf_nan=False)
+    lon: float | None = Field(default=None, allow_inf_nan=False)
+    parent_id: UnitId | None = Field(default=None, description="Where the unit moves to.")
+
+    def applied_to(self, unit: Unit) -> Unit:
+        return replace(unit, **self.model_dump(include=self.model_fields_set))
 
 
 class PolicyView(BaseModel):

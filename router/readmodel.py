@@ -1,5 +1,5 @@
-"""The router's small read models, in memory: open cases per mediator (which the mediators admin
-checks before removing anyone), resolutions for rebound
+"""The router's small read models, in memory: open cases per mediator and per unit (which the
+mediators and units admin checks before removing anyone or retiring a unit), resolutions for rebound
 detection, and which units are saturated. Pure state, fed by the Kafka edge.
 
 Why in memory, rebuilt from the topics at start rather than persisted: the topics are already
@@ -40,10 +40,13 @@ class _Held:
     seq: int
     mediator_id: str | None
     open: bool
+    unit_id: str | None = None
+    """The unit holding the case, as its routing or its last lifecycle event said."""
 
 
 class LoadModel:
-    """Open cases per mediator: an assignment adds one, a closing or escalation takes it away."""
+    """Open cases per mediator and where each is held: an assignment adds one, a closing or
+    escalation takes it away."""
 
     def __init__(self) -> None:
         self._cases: dict[str, _Held] = {}
@@ -61,11 +64,13 @@ class LoadModel:
             self._loads[held.mediator_id] += 1
         self._cases[case_id] = held
 
-    def assigned(self, case_id: str, seq: int, mediator_id: str | None) -> None:
+    def assigned(
+        self, case_id: str, seq: int, mediator_id: str | None, unit_id: str | None = None
+    ) -> None:
         held = self._cases.get(case_id)
         if held is not None and (seq < held.seq or (seq == held.seq and not held.open)):
             return  # an older routing, or one already closed: re-announced, not new
-        self._set(case_id, _Held(seq, mediator_id, open=True))
+        self._set(case_id, _Held(seq, mediator_id, open=True, unit_id=unit_id))
 
     def closed(self, case_id: str, seq: int | None = None) -> None:
         held = self._cases.get(case_id)
@@ -76,7 +81,7 @@ class LoadModel:
         """The open case moved to another mediator of its unit, at the same routing."""
         held = self._cases.get(case_id)
         if held is not None and held.open and held.seq == seq:
-            self._set(case_id, _Held(seq, mediator_id, open=True))
+            self._set(case_id, _Held(seq, mediator_id, open=True, unit_id=held.unit_id))
 
     def open_cases_of(self, mediator_ids: set[str]) -> dict[str, list[str]]:
         """The open cases each of `mediator_ids` holds, as far as the topics have told."""
@@ -86,10 +91,19 @@ class LoadModel:
                 held.setdefault(entry.mediator_id, []).append(case_id)
         return {mediator_id: sorted(cases) for mediator_id, cases in held.items()}
 
-    def reopened(self, case_id: str, mediator_id: str | None) -> None:
+    def open_cases_at(self, unit_id: str) -> list[str]:
+        """The open cases `unit_id` holds (retiring it would leave them nowhere)."""
+        return sorted(
+            case_id
+            for case_id, entry in self._cases.items()
+            if entry.open and entry.unit_id == unit_id
+        )
+
+    def reopened(self, case_id: str, mediator_id: str | None, unit_id: str | None = None) -> None:
         held = self._cases.get(case_id)
         if held is None or not held.open:
-            self._set(case_id, _Held(held.seq if held else 1, mediator_id, open=True))
+            seq = held.seq if held else 1
+            self._set(case_id, _Held(seq, mediator_id, open=True, unit_id=unit_id))
 
 
 @dataclass(frozen=True)
@@ -175,15 +189,15 @@ class ReadModels:
 
     def apply_routed(self, routed: CaseRouted) -> None:
         """A routing decision (the router's own, or read back from its topic)."""
-        self.load.assigned(routed.case_id, routed.routing_seq, routed.mediator_id)
+        self.load.assigned(routed.case_id, routed.routing_seq, routed.mediator_id, routed.unit_id)
         if routed.rebound_of and routed.routing_seq == 1:
             self.rebounds.reported(routed.rebound_of, routed.case_id, reported_at_of(routed))
 
     def apply_lifecycle(self, event: object) -> None:
         if isinstance(event, CaseAssigned):
-            self.load.assigned(event.case_id, event.routing_seq, event.mediator_id)
+            self.load.assigned(event.case_id, event.routing_seq, event.mediator_id, event.unit_id)
         elif isinstance(event, CaseReopened):
-            self.load.reopened(event.case_id, event.mediator_id)
+            self.load.reopened(event.case_id, event.mediator_id, event.unit_id)
         elif isinstance(event, CaseReassigned):
             self.load.reassigned(event.case_id, event.routing_seq, event.mediator_id)
         elif isinstance(event, ReportJoined):

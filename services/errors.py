@@ -49,6 +49,9 @@ class Refusal(StrEnum):
     ASSIGNED_TO_OTHER = "assigned_to_other"
     MAY_NOT_REASSIGN = "may_not_reassign"
     MEDIATOR_HOLDS_CASES = "mediator_holds_cases"
+    STALE_REVISION = "stale_revision"
+    UNIT_HAS_UNITS = "unit_has_units"
+    UNIT_HOLDS_CASES = "unit_holds_cases"
 
 
 class FieldProblem(StrEnum):

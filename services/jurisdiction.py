@@ -7,20 +7,22 @@ One per process: the registry in force is `contracts.registry.in_force()`, which
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 
 import structlog
 from pydantic import TypeAdapter
 
 from contracts import topics
-from contracts.admin import ConfigChange, MediatorsChanged, RegistryImported
+from contracts.admin import ConfigChange, MediatorsChanged, RegistryImported, UnitChanged
 from contracts.registry import (
     Mediator,
     Registry,
-    RegistryConflictError,
+    Unit,
     in_force,
     parse_document,
     put_in_force,
     with_jurisdiction,
+    with_unit,
 )
 from contracts.registry_file import RegistryFileError, read_registry_bytes
 from contracts.vocabulary import Category
@@ -28,7 +30,11 @@ from services.follow import TopicFollower, following
 from services.settings import ServiceSettings
 
 CHANGE: TypeAdapter[ConfigChange] = TypeAdapter(ConfigChange)
-JurisdictionChange = MediatorsChanged | RegistryImported
+JurisdictionChange = MediatorsChanged | RegistryImported | UnitChanged
+
+
+class StaleRevisionError(ValueError):
+    """The change was made against a revision another change has replaced since."""
 
 
 def mediators_of(change: MediatorsChanged) -> list[Mediator]:
@@ -50,13 +56,27 @@ def imported_registry(change: RegistryImported) -> Registry:
 
 
 def registry_after(current: Registry, change: JurisdictionChange) -> Registry:
-    """The registry once `change` is taken; ValueError saying why it cannot be (the same on
-    every replica, as they all hold the same registry when they read it)."""
+    """The registry once `change` is taken, one revision on; ValueError saying why it cannot be
+    (the same on every replica, as they all hold the same registry when they read it)."""
+    expected = None if isinstance(change, RegistryImported) else change.expected_revision
+    if expected is not None and expected != current.revision:
+        raise StaleRevisionError(
+            f"revision {expected} is no longer in force (now {current.revision})"
+        )
+    return replace(_changed(current, change), revision=current.revision + 1)
+
+
+def _changed(current: Registry, change: JurisdictionChange) -> Registry:
     if isinstance(change, RegistryImported):
         try:
             return with_jurisdiction(current, imported_registry(change))
         except RegistryFileError as error:
             raise ValueError(f"{change.file_name}: {error}") from error
+    if isinstance(change, UnitChanged):
+        if (change.action == "retire") != (change.unit is None):
+            raise ValueError("a unit comes with every change but its retirement")
+        unit = Unit(**change.unit.model_dump()) if change.unit is not None else None
+        return with_unit(current, change.unit_id, unit, adding=change.action == "add")
     unit = current.unit(change.unit_id)
     if unit is None or unit.kind == "grid":
         raise ValueError(f"unit {change.unit_id} has no mediators to change")
@@ -73,11 +93,22 @@ class Jurisdiction:
 
     def apply(self, change: JurisdictionChange) -> str | None:
         """Take a change; the reason when it cannot be taken (the same on every instance)."""
+        refused = self.take(change)
+        return None if refused is None else str(refused)
+
+    def take(self, change: JurisdictionChange) -> ValueError | None:
+        """Take a change; the refusal when it cannot be taken (StaleRevisionError when another
+        change came first)."""
         before = self.current
         try:
             put_in_force(registry_after(before, change))
-        except (ValueError, RegistryConflictError) as refused:
-            return str(refused)
+        except ValueError as refused:  # RegistryConflictError, UnitChangeError...
+            return refused
+        self._logged(before, change)
+        return None
+
+    def _logged(self, before: Registry, change: JurisdictionChange) -> None:
+        revision = self.current.revision
         if isinstance(change, RegistryImported):
             self._log.info(
                 "jurisdiction imported",
@@ -85,6 +116,15 @@ class Jurisdiction:
                 units=change.units,
                 version=change.version,
                 changed_by=change.actor,
+                revision=revision,
+            )
+        elif isinstance(change, UnitChanged):
+            self._log.info(
+                "unit changed",
+                action=change.action,
+                unit_id=change.unit_id,
+                changed_by=change.actor,
+                revision=revision,
             )
         else:
             self._log.info(
@@ -93,8 +133,8 @@ class Jurisdiction:
                 before=[m.id for m in before.mediators_of(change.unit_id)],
                 after=[entry.id for entry in change.mediators],
                 changed_by=change.actor,
+                revision=revision,
             )
-        return None
 
     def apply_record(self, value: bytes) -> None:
         """For a service that follows the config topic only for the jurisdiction."""

@@ -664,6 +664,18 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
         "{mediator_ids} 仍有未结案件：{case_ids}；请先改派",
         "{mediator_ids} still hold open cases: {case_ids}; reassign them first",
     ),
+    "error.stale_revision": (
+        "单位名录已被他人修改（当前版本 {revision}），请刷新后重试",
+        "The unit registry changed meanwhile (now revision {revision}); read it again",
+    ),
+    "error.unit_has_units": (
+        "{unit_id} 下仍有单位：{unit_ids}；请先迁移或撤销",
+        "Units still belong to {unit_id}: {unit_ids}; move or retire them first",
+    ),
+    "error.unit_holds_cases": (
+        "{unit_id} 仍有未结案件：{case_ids}；请先办结或上报",
+        "{unit_id} still holds open cases: {case_ids}; close or escalate them first",
+    ),
     "invalid.mediator_not_of_unit": (
         "{mediator_id} 不是本调解组织的调解员",
         "{mediator_id} is not a mediator of this unit",
