@@ -74,6 +74,8 @@ class LoadModel:
 
     def closed(self, case_id: str, seq: int | None = None) -> None:
         held = self._cases.get(case_id)
+        if held is not None and seq is not None and seq < held.seq:
+            return  # the end of a routing the case has moved on from (topics read apart)
         known = held.seq if held is not None else 1
         self._set(case_id, _Held(max(seq or known, known), None, open=False))
 

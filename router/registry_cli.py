@@ -2,9 +2,11 @@
 `.json` name), read as every service will read it.
 
 `check` prints what the file holds, or every problem by line and field. `import` also checks
-it against the registry in force (replayed from the config topic) and then publishes it there,
-whole: every replica of every service takes it in the topic's order. A file with any problem
-publishes nothing, so nothing is ever half-loaded."""
+it against the registry in force (replayed from the config topic) and against the open cases
+(replayed from the case topics: a unit the file leaves out must hold none, or its cases would be
+orphaned), then publishes it on the config topic, whole: every replica of every service takes
+it in the topic's order. A file with any problem publishes nothing, so nothing is ever
+half-loaded."""
 
 import argparse
 import asyncio
@@ -22,6 +24,8 @@ from contracts import topics
 from contracts.admin import RegistryImported
 from contracts.registry import Registry, RegistryConflictError, parse_document, with_jurisdiction
 from contracts.registry_file import LADDER, RegistryFileError, read_registry_bytes
+from router.feed import ReadModelFeed
+from router.readmodel import ReadModels
 from router.settings import RouterSettings
 from router.whatif import read_topic
 from services.broker import ensure_topics
@@ -115,7 +119,14 @@ async def _publish_checked(
     """Refuse (RegistryConflictError) what the registry in force could not take, then publish
     with every in-sync replica's acknowledgement."""
     await asyncio.wait_for(ensure_topics(bootstrap), timeout_s)
-    with_jurisdiction(await _registry_in_force(bootstrap, timeout_s), imported)
+    current = await _registry_in_force(bootstrap, timeout_s)
+    dropped = set(current.units) - set(with_jurisdiction(current, imported).units)
+    if dropped and (holding := await _open_cases_at(bootstrap, dropped, timeout_s)):
+        listed = "; ".join(f"{unit}: {', '.join(cases)}" for unit, cases in holding.items())
+        raise RegistryConflictError(
+            f"units the file leaves out still hold open cases ({listed}); close or move "
+            "them first, or keep the units"
+        )
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, max_request_size=2**20
     )
@@ -124,6 +135,20 @@ async def _publish_checked(
         await producer.send_and_wait(topics.CONFIG, value, key=change.correlation_id.encode())
     finally:
         await producer.stop()
+
+
+async def _open_cases_at(
+    bootstrap: str, unit_ids: set[str], timeout_s: float
+) -> dict[str, list[str]]:
+    """The open cases each of `unit_ids` holds, as the case topics tell (the router's model)."""
+    models = ReadModels()
+    feed = ReadModelFeed(models)
+    for value in await read_topic(bootstrap, topics.CASES_ROUTED, timeout_s):
+        feed.routed(value)
+    for value in await read_topic(bootstrap, topics.CASES_LIFECYCLE, timeout_s):
+        feed.lifecycle(value)
+    held = {unit: models.load.open_cases_at(unit) for unit in sorted(unit_ids)}
+    return {unit: cases for unit, cases in held.items() if cases}
 
 
 async def _registry_in_force(bootstrap: str, timeout_s: float) -> Registry:

@@ -228,3 +228,23 @@ async def test_a_bad_file_is_refused_naming_line_and_field_with_nothing_loaded(
     assert not [r for r in records if b"bad-prefecture" in r], "nothing was published"
     async with httpx.AsyncClient(timeout=10) as http:
         assert not await unit_known(http, stack, PREFECTURE.replace("4331", "4399"))
+
+
+async def test_a_file_leaving_out_a_unit_with_open_cases_is_refused(
+    stack: Stack, prefecture: Registry, tmp_path: Path
+) -> None:
+    town = prefecture.children_of(FENGHUANG, "town")[-1]
+    village = prefecture.children_of(town.id, "village")[-1].id
+    parties = [{"name": "麻小溪", "phone": "13912340005", "village_id": village}]
+    async with httpx.AsyncClient(timeout=10, headers=bearer(Role.ADMIN)) as http:
+        case_id = await file_report(http, stack, village_id=village, parties=parties)
+        await eventually(partial(case_at, http, stack, case_id, "village"), what="assigned")
+    kept = [line for line in SAMPLE_TEXT.splitlines() if not line.startswith(village)]
+    without = tmp_path / "xiangxi-smaller.csv"
+    without.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    done = run_import(stack, without)
+    assert done.returncode == 1, done.stdout
+    assert f"{village}: {case_id}" in done.stderr
+    assert "nothing loaded" in done.stderr
+    async with httpx.AsyncClient(timeout=10) as http:
+        assert await unit_known(http, stack, village)

@@ -36,6 +36,15 @@ def test_escalation_moves_the_case_to_its_new_mediator() -> None:
     assert (load.loads["town-m"], load.loads["town-m2"]) == (0, 1)
 
 
+def test_an_escalation_read_after_the_routing_it_led_to_leaves_the_case_open() -> None:
+    load = LoadModel()
+    load.assigned("c1", 1, "village-m", "village")
+    load.assigned("c1", 2, "town-m", "town")  # the routed topic read before the lifecycle
+    load.closed("c1", 1)
+    assert load.loads["town-m"] == 1
+    assert load.open_cases_at("town") == ["c1"]
+
+
 def test_reopened_case_counts_again() -> None:
     load = LoadModel()
     load.assigned("c1", 1, "m1")
