@@ -162,8 +162,8 @@ def _illegal(error: lc.IllegalTransitionError) -> JSONResponse:
 
 
 def _misdated(error: lc.MisdatedError) -> dict[str, Any]:
-    """The shape of every 422: the field named (`at`), with the code and the English."""
-    fields = [field_error("at", error.code, str(error), **error.params)]
+    """The shape of every 422: the field named (`at`, `held_at`), with the code and English."""
+    fields = [field_error(error.field, error.code, str(error), **error.params)]
     return {"error": "invalid_request", "fields": fields}
 
 

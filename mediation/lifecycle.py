@@ -107,11 +107,13 @@ DEFAULT_BACKDATE_GRACE = timedelta(hours=24)
 
 
 class MisdatedError(Exception):
-    """A mediator's `at` that may not be recorded: a `FieldProblem` code, and its English."""
+    """A mediator's date that may not be recorded (`at`, or a session's `held_at`): a
+    `FieldProblem` code, and its English."""
 
-    def __init__(self, code: str, message: str, **params: Any) -> None:
+    def __init__(self, code: str, message: str, *, field: str = "at", **params: Any) -> None:
         super().__init__(message)
         self.code = code
+        self.field = field
         self.params = params
 
 
@@ -878,6 +880,24 @@ def check_dated(case: Case, at: datetime, dating: Dating) -> None:
         )
 
 
+def check_held(case: Case, session: HoldSession, dating: Dating) -> None:
+    """A session is held before it is recorded, and not long before the case began (on the
+    spot, say, before the report was filed), nor before the dispute itself: a date outside
+    that would fake the work done on the case."""
+    if session.held_at > min(session.at, dating.now) + dating.clock_skew:
+        raise MisdatedError("in_future", "lies after the session was recorded", field="held_at")
+    began = case.started_at - dating.backdate_grace if case.started_at else None
+    incident = case.dispute.incident_at
+    earliest = max((t for t in (began, incident) if t is not None), default=None)
+    if earliest is not None and session.held_at < earliest:
+        raise MisdatedError(
+            "before_case",
+            f"lies before the dispute could be mediated ({earliest.isoformat()})",
+            field="held_at",
+            earliest=earliest.isoformat(),
+        )
+
+
 def decide(case: Case, command: Command, dating: Dating | None = None) -> Decision:
     """Apply one command to the case: the events it causes and the changes to store. With
     `dating`, a mediator's action is dated only where `check_dated` allows."""
@@ -887,6 +907,8 @@ def decide(case: Case, command: Command, dating: Dating | None = None) -> Decisi
         _require(case, command.action)
     if dating is not None and isinstance(command, MediatorCommand):
         check_dated(case, command.at, dating)
+    if dating is not None and isinstance(command, HoldSession):
+        check_held(case, command, dating)
     return _HANDLERS[type(command)](case, command)
 
 

@@ -69,6 +69,7 @@ class FieldProblem(StrEnum):
     IN_FUTURE = "in_future"
     TOO_FAR_BACK = "too_far_back"
     BEFORE_LAST_ENTRY = "before_last_entry"
+    BEFORE_CASE = "before_case"
     DIGEST_NEEDS_PUSH = "digest_needs_push"
     LAT_LONG_PAIR = "lat_long_pair"
     LOCATION_REQUIRED = "location_required"

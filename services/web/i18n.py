@@ -567,6 +567,10 @@ TEXT: Final[Mapping[str, tuple[str, str]]] = {
         "时间不能早于案件的上一条记录（{last_entry_at}）",
         "Must not lie before the case's last entry ({last_entry_at})",
     ),
+    "invalid.before_case": (
+        "时间不能早于纠纷可调解之时（{earliest}）",
+        "Must not lie before the dispute could be mediated ({earliest})",
+    ),
     "invalid.digest_needs_push": (
         "汇总间隔只适用于网络回调和电子邮件",
         "Digests apply to webhook and e-mail deliveries only",

@@ -2,6 +2,7 @@
 (whatever the content-type parameters), in path ids and query parameters, and bodies nested
 past the limit are refused with a 4xx naming the field, before anything is recorded or held."""
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -92,7 +93,8 @@ async def test_a_refused_session_note_leaves_the_case_free(stack: Stack) -> None
     url, mediator = stack.urls["mediation"], mediator_of(JIANGHE)
     await publish_routed(stack.infra.kafka, [decision])
     base = f"{url}/v1/cases/{decision.case_id}"
-    session = {"mediator_id": mediator, "held_at": "2026-12-05T10:00:00+08:00"}
+    held_at = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    session = {"mediator_id": mediator, "held_at": held_at}
     async with httpx.AsyncClient(auth=as_needed, timeout=10) as http:
         await eventually(lambda: get_case(http, url, decision.case_id), what="the stored case")
         assert (await http.post(f"{base}/accept", json={"mediator_id": mediator})).is_success

@@ -45,7 +45,7 @@ async def test_accept_hold_a_session_and_resolve(
         assert accepted.status_code == 200, accepted.text
         session = {
             "mediator_id": mediator,
-            "held_at": "2026-11-22T10:00:00+08:00",
+            "held_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
             "participants": ["张三", "李四", "网格员"],
         }
         assert (await http.post(f"{base}/sessions", json=session)).status_code == 200

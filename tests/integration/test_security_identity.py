@@ -124,11 +124,11 @@ async def file_case(client: httpx.AsyncClient, stack: Stack) -> dict[str, Any]:
     return await eventually(stored, what="the case in mediation")
 
 
-def refused_at(answer: httpx.Response) -> str:
-    """The code of a 422 that names `at`."""
+def refused_at(answer: httpx.Response, name: str = "at") -> str:
+    """The code of a 422 that names `name`."""
     assert answer.status_code == 422, answer.text
     [field] = answer.json()["fields"]
-    assert field["field"] == "at"
+    assert field["field"] == name
     code: str = field["code"]
     return code
 
@@ -156,6 +156,32 @@ async def test_an_acceptance_dated_before_its_assignment_is_refused(stack: Stack
             await client.get(f"{stack.urls['mediation']}/v1/cases/{case['case_id']}")
         ).json()
         assert datetime.fromisoformat(accepted["timeline"][-1]["at"]) >= assigned_at
+
+
+async def test_a_session_dated_before_the_dispute_or_after_its_record_is_refused(
+    stack: Stack,
+) -> None:
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
+        case = await file_case(client, stack)
+        base = f"{stack.urls['mediation']}/v1/cases/{case['case_id']}"
+        mediator = case["mediator_id"]
+        assert (await client.post(f"{base}/accept", json={"mediator_id": mediator})).is_success
+        now = datetime.now(UTC)
+        held = {"mediator_id": mediator, "participants": ["李四"]}
+        for when, code in (
+            (datetime(1990, 1, 1, tzinfo=UTC), "before_case"),
+            (now + timedelta(hours=2), "in_future"),
+        ):
+            answer = await client.post(
+                f"{base}/sessions", json=held | {"held_at": when.isoformat()}
+            )
+            assert refused_at(answer, "held_at") == code
+        unchanged = (await client.get(base)).json()
+        assert unchanged["state"] == "accepted"
+        # Held on the spot before the report was filed: the mediator records it afterwards.
+        on_the_spot = (now - timedelta(hours=3)).isoformat()
+        answer = await client.post(f"{base}/sessions", json=held | {"held_at": on_the_spot})
+        assert answer.status_code == 200, answer.text
 
 
 # ---- tokens against the registry --------------------------------------------------------------

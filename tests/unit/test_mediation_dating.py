@@ -84,3 +84,31 @@ def test_the_sweeper_and_the_router_are_not_mediators() -> None:
     deadline = case.acceptance_due_at + timedelta(minutes=1)
     decision = lc.decide(case, lc.CheckDeadlines(deadline), DATING)
     assert decision.events
+
+
+def accepted_case() -> lc.Case:
+    return replace(assigned_case(), state=lc.S.ACCEPTED)
+
+
+@pytest.mark.parametrize(
+    ("held_at", "code"),
+    [
+        (datetime(1990, 1, 1, tzinfo=UTC), "before_case"),
+        (ASSIGNED_AT - timedelta(hours=25), "before_case"),
+        (NOW + timedelta(minutes=6), "in_future"),
+    ],
+    ids=["decades back", "over a grace before the case", "ahead of its record"],
+)
+def test_a_session_held_outside_the_dispute_is_refused_naming_held_at(
+    held_at: datetime, code: str
+) -> None:
+    session = lc.HoldSession(MEDIATOR, NOW, held_at, ("李四",))
+    with pytest.raises(lc.MisdatedError) as refused:
+        lc.decide(accepted_case(), session, DATING)
+    assert (refused.value.field, refused.value.code) == ("held_at", code)
+
+
+def test_a_session_held_on_the_spot_before_the_report_is_taken() -> None:
+    held_at = ASSIGNED_AT - timedelta(hours=3)
+    decision = lc.decide(accepted_case(), lc.HoldSession(MEDIATOR, NOW, held_at, ("李四",)), DATING)
+    assert decision.events
