@@ -20,7 +20,7 @@ from notifier.store import (
     CannotResumeError,
     SubscriptionStore,
 )
-from notifier.stream import HeldStream, StreamSlots, alert_events
+from notifier.stream import Allowed, HeldStream, StreamSlots, alert_events
 from notifier.targets import AllowList, refuse_url
 from services.audit import AuditTrail
 from services.auth import AuthSettings, Principal, Role, bearer, forbid, require_read
@@ -153,10 +153,27 @@ def create_router(
         except BaseException:
             release()
             raise
-        events = alert_events(feed, subscription, settings.stream_max_s, gap_from)
+        events = alert_events(
+            feed, subscription, settings.stream_max_s, gap_from, reading_allowed(auth, caller)
+        )
         return HeldStream(events, feed, release)
 
     return router
+
+
+def reading_allowed(auth: AuthSettings, caller: Principal) -> Allowed:
+    """A live stream outlives the request that opened it: the checks every request gets are
+    made again while it runs (a disabled account, a unit no longer in the registry)."""
+
+    async def allowed() -> bool:
+        try:
+            await auth.check_session(caller)
+            auth.check_known(caller)
+        except Refused:
+            return False
+        return True
+
+    return allowed
 
 
 def require_supervision(caller: Principal, unit_id: str) -> None:

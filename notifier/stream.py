@@ -3,7 +3,7 @@
 import json
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from fastapi import status
@@ -30,11 +30,24 @@ def sse_gap(since: str) -> str:
     return f"event: gap\ndata: {data}\n\n"
 
 
+Allowed = Callable[[], Awaitable[bool]]
+"""Whether the reader may still read: their account was not disabled, nor their unit retired."""
+
+
+async def always() -> bool:
+    return True
+
+
 async def alert_events(
-    feed: AlertFeed, subscription: Subscription, max_s: float, gap_from: str | None = None
+    feed: AlertFeed,
+    subscription: Subscription,
+    max_s: float,
+    gap_from: str | None = None,
+    still_allowed: Allowed = always,
 ) -> AsyncIterator[str]:
     """Every matching alert in the feed, in commit order, for at most `max_s`; a comment
-    whenever the feed was quiet for its wait, so proxies keep an idle stream open."""
+    whenever the feed was quiet for its wait, so proxies keep an idle stream open. The stream
+    ends as soon as its reader may no longer read it (checked at every event and heartbeat)."""
     try:
         yield f"retry: {RETRY_MS}\n\n"
         if gap_from is not None:
@@ -42,6 +55,8 @@ async def alert_events(
         started = time.monotonic()
         while time.monotonic() - started < max_s:
             logged = await feed.next()
+            if not await still_allowed():
+                return
             if logged is None:
                 yield ": keep-alive\n\n"
             elif rules.matches(subscription, AlertRaised.model_validate(logged.alert)):

@@ -200,6 +200,31 @@ async def test_a_disabled_user_cannot_sign_in_and_their_open_session_stops(stack
         assert (await browser.get(f"{notifier}/")).status_code == 200
 
 
+async def test_a_disabled_supervisors_open_live_stream_ends(stack: Stack) -> None:
+    notifier = stack.urls["notifier"]
+    name = await user(stack, Role.SUPERVISOR, "hanyin-shuangru")
+    async with browsing() as browser:
+        assert (await sign_in(browser, notifier, name)).status_code == 303
+        page = await browser.get(f"{notifier}/")
+        found = re.search(r'data-stream="([^"]+)"', page.text)
+        assert found is not None
+        stream_path = found[1].replace("&amp;", "&")
+        heartbeats = 0
+        async with browser.stream(
+            "GET", f"{notifier}{stream_path}", headers={"Accept": "text/event-stream"}, timeout=60
+        ) as stream:
+            assert stream.status_code == 200
+            async for line in stream.aiter_lines():
+                heartbeats += line.startswith(": keep-alive")
+                if heartbeats == 1:  # the stream runs: now the account is disabled
+                    async with httpx.AsyncClient(timeout=10, headers=headers(Role.ADMIN)) as admin:
+                        url = f"{stack.urls['router']}/v1/users/{name}/disable"
+                        assert (await admin.post(url)).status_code == 200
+                assert heartbeats < 30, "the stream kept running for the disabled account"
+    # It ended by itself within the session check's few seconds, long before its 300 s.
+    assert heartbeats >= 1
+
+
 async def test_enabling_a_user_again_does_not_bring_back_sessions_from_before(
     stack: Stack,
 ) -> None:
