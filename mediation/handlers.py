@@ -16,6 +16,14 @@ class RoutedCases:
         self._cases = cases
 
     async def on_routed(self, batch: list[CaseRouted]) -> None:
+        """Re-reports of one resolved case are taken one after another: the first reopens the
+        chain, and the next joins the case the first opened rather than open another."""
+        now, later = one_report_per_rebound(batch)
+        await self._store_routed(now)
+        if later:
+            await self.on_routed(later)
+
+    async def _store_routed(self, batch: list[CaseRouted]) -> None:
         # Each case's routings in this batch, once per routing_seq, oldest first. A case new
         # to the store is inserted as its latest routing makes it (the hot path, also when a
         # replay brings a routing and its re-route together); for a stored case, anything
@@ -70,6 +78,23 @@ class RoutedCases:
             elif await self._cases.join(open_case["_id"], first):
                 joined.add(case_id)
         return joined
+
+
+def one_report_per_rebound(batch: list[CaseRouted]) -> tuple[list[CaseRouted], list[CaseRouted]]:
+    """The batch split in two: what can be taken now, and the routings of every further case
+    that re-reports a resolved case some earlier case of the batch re-reports too."""
+    first_case: dict[str, str] = {}
+    for routed in batch:
+        if routed.rebound_of and routed.rebound_of != routed.case_id:
+            first_case.setdefault(routed.rebound_of, routed.case_id)
+    waiting = {
+        r.case_id
+        for r in batch
+        if r.rebound_of and first_case.get(r.rebound_of, r.case_id) != r.case_id
+    }
+    return [r for r in batch if r.case_id not in waiting], [
+        r for r in batch if r.case_id in waiting
+    ]
 
 
 class MetricsRecorder:

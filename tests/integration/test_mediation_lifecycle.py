@@ -182,3 +182,40 @@ async def test_same_routing_twice_makes_one_case_and_counts_once(
     assert before == after
     assert after["counts"]["assigned"] == 1
     assert after["counts"]["backlog_change"] == 1
+
+
+async def test_two_re_reports_of_a_resolved_case_open_one_case_the_other_joins(
+    stack: Stack,
+) -> None:
+    resolved = routed_case(JIANGHE)
+    url, mediator = stack.urls["mediation"], mediator_of(JIANGHE)
+    await publish_routed(stack.infra.kafka, [resolved])
+    async with httpx.AsyncClient(auth=as_needed, timeout=10) as http:
+        await eventually(lambda: get_case(http, url, resolved.case_id), what="the stored case")
+        base = f"{url}/v1/cases/{resolved.case_id}"
+        assert (await http.post(f"{base}/accept", json={"mediator_id": mediator})).is_success
+        outcome = {"mediator_id": mediator, "outcome": "resolved", "agreement": "oral"}
+        done = await http.post(f"{base}/outcome", json={**outcome, "summary": "和解"})
+        assert done.status_code == 200, done.text
+
+        # Reported again twice at once: both on the topic before mediation reads either.
+        again = [routed_case(JIANGHE, rebound_of=resolved.case_id) for _ in range(2)]
+        await publish_routed(stack.infra.kafka, again)
+
+        async def settled() -> list[dict[str, Any] | None] | None:
+            found = [await get_case(http, url, r.case_id) for r in again]
+            joined = [c for c in found if c is not None and _joined(c)]
+            return found if joined else None
+
+        cases = await eventually(settled, what="one re-report joined to the other's case")
+        reopened = await get_case(http, url, resolved.case_id)
+    stored = [case for case in cases if case is not None]
+    assert len(stored) == 1, "one case for both re-reports, not two"
+    assert _joined(stored[0]) == [r.case_id for r in again if r.case_id != stored[0]["case_id"]]
+    assert reopened is not None
+    assert reopened["state"] == "reopened"
+
+
+def _joined(case: dict[str, Any]) -> list[str]:
+    timeline = case["timeline"]
+    return [e["rebound_dispute_id"] for e in timeline if e["event"] == "rebound_joined"]
