@@ -156,10 +156,6 @@ class CaseRouted(Event):
         "from events older than the prefecture tier, whose top was always the county.",
     )
 
-    @property
-    def at_top(self) -> bool:
-        return is_top(self.tier, self.top)
-
 
 def is_top(tier: Tier, top: bool | None) -> bool:
     """Whether a case at `tier` can go no higher (`top` unknown: the county was the top)."""

@@ -110,9 +110,6 @@ class Registry:
         """The village a village or grid id lies in."""
         return self._of_kind(unit_id, "village")
 
-    def town_of(self, unit_id: str) -> Unit | None:
-        return self._of_kind(unit_id, "town")
-
     def county_of(self, unit_id: str) -> Unit | None:
         """The county a unit lies in (itself, for a county); None for an unknown unit."""
         return self._of_kind(unit_id, "county")

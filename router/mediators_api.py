@@ -11,10 +11,10 @@ from contracts.admin import MediatorEntry, MediatorsChanged, mediators_key
 from contracts.ids import UNIT_ID_PATTERN
 from contracts.registry import Registry
 from contracts.vocabulary import Category
-from router.changes import SharedConfig, admin_caller, propose_or_503, refused
+from router.changes import SharedConfig, admin_caller
 from router.models import MediatorIn, MediatorsIn, UnitView, unit_view
 from router.readmodel import ReadModels
-from router.revisions import IfMatch, expected_revision, stale, with_etag
+from router.revisions import IfMatch, expected_revision, propose_audited, with_etag
 from services.audit import AuditTrail
 from services.auth import AuthSettings, Principal
 from services.errors import Refusal, Refused
@@ -138,14 +138,4 @@ async def _change_mediators(
         "before": [m.id for m in shared.jurisdiction.current.mediators_of(unit_id)],
         "after": [entry.id for entry in entries],
     }
-    await audit.record(caller, MEDIATORS_CHANGE, unit_id=unit_id, details=details)
-    outcome = await propose_or_503(shared, change)
-    if not outcome.taken:
-        not_taken = {**details, "reason": outcome.reason}
-        await audit.record(
-            caller, MEDIATORS_CHANGE, outcome="denied", unit_id=unit_id, details=not_taken
-        )
-        revision = shared.jurisdiction.current.revision
-        if outcome.refusal == "conflict":
-            raise stale(str(expected), revision)
-        raise refused(outcome, str(revision))
+    await propose_audited(shared, audit, caller, change, action=MEDIATORS_CHANGE, details=details)

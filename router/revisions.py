@@ -1,14 +1,18 @@
 """The registry's revision as HTTP carries it: the ETag of the unit endpoints, and the
 `If-Match` a unit or mediator change may be made under (412 when another change came first)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Header
 from fastapi.responses import JSONResponse
 
+from contracts.admin import MediatorsChanged, UnitChanged
 from contracts.registry import Registry
+from router.changes import SharedConfig, propose_or_503, refused
 from router.models import UnitRetired, UnitView
 from router.policy_api import etag_value
+from services.audit import AuditTrail
+from services.auth import Principal
 from services.errors import Refusal, Refused
 
 IfMatch = Annotated[
@@ -46,3 +50,27 @@ def expected_revision(if_match: str | None, registry: Registry) -> int | None:
 def with_etag(view: UnitView | UnitRetired, status_code: int = 200) -> JSONResponse:
     headers = {"ETag": etag(view.revision)}
     return JSONResponse(view.model_dump(mode="json"), status_code=status_code, headers=headers)
+
+
+async def propose_audited(
+    shared: SharedConfig,
+    audit: AuditTrail,
+    caller: Principal,
+    change: MediatorsChanged | UnitChanged,
+    *,
+    action: str,
+    details: dict[str, Any],
+) -> None:
+    """A jurisdiction change, audited before it is made and again when it is not taken:
+    412 when another change replaced its revision first, else as `refused` says."""
+    unit_id = change.unit_id
+    await audit.record(caller, action, unit_id=unit_id, details=details)
+    outcome = await propose_or_503(shared, change)
+    if outcome.taken:
+        return
+    not_taken = {**details, "reason": outcome.reason}
+    await audit.record(caller, action, outcome="denied", unit_id=unit_id, details=not_taken)
+    revision = shared.jurisdiction.current.revision
+    if outcome.refusal == "conflict":
+        raise stale(str(change.expected_revision), revision)
+    raise refused(outcome, str(revision))

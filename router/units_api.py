@@ -12,18 +12,17 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from contracts.admin import UnitChanged, UnitEntry, unit_key
 from contracts.registry import Registry, Unit, unit_change_problems
 from contracts.registry_file import Problem
-from router.changes import SharedConfig, admin_caller, propose_or_503, refused
+from router.changes import SharedConfig, admin_caller
 from router.mediators_api import UnitIdPath
 from router.models import UnitIn, UnitPatch, UnitRetired, UnitSummary, UnitView, unit_view
 from router.readmodel import ReadModels
-from router.revisions import IfMatch, expected_revision, stale, with_etag
-from router.watch import Outcome
+from router.revisions import IfMatch, expected_revision, propose_audited, with_etag
 from services.audit import AuditTrail
 from services.auth import AuthSettings, Principal
 from services.errors import Refusal, Refused
@@ -60,12 +59,6 @@ def _holds_cases(unit_id: str, case_ids: list[str]) -> Refused:
     )
 
 
-def _not_taken(outcome: Outcome, registry: Registry, expected: int | None) -> HTTPException:
-    if outcome.refusal == "conflict":
-        return stale(str(expected), registry.revision)
-    return refused(outcome, str(registry.revision))
-
-
 class UnitChanges:
     """Publishes one unit's change, audited before it is made and again when it is refused."""
 
@@ -96,16 +89,10 @@ class UnitChanges:
             unit=UnitEntry(**asdict(unit)) if unit is not None else None,
             expected_revision=expected,
         )
-        audited = f"unit.{action}"
         details = self._details(change, unit)
-        await self.audit.record(caller, audited, unit_id=unit_id, details=details)
-        outcome = await propose_or_503(self.shared, change)
-        if not outcome.taken:
-            not_taken = {**details, "reason": outcome.reason}
-            await self.audit.record(
-                caller, audited, outcome="denied", unit_id=unit_id, details=not_taken
-            )
-            raise _not_taken(outcome, self.registry, expected)
+        await propose_audited(
+            self.shared, self.audit, caller, change, action=f"unit.{action}", details=details
+        )
 
     def _details(self, change: UnitChanged, unit: Unit | None) -> dict[str, Any]:
         before = self.registry.unit(change.unit_id)

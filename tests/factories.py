@@ -4,9 +4,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from contracts.events import CaseRouted, Dispute, DisputeReported, Party
+from contracts.events import CaseEscalationRequested, CaseRouted, Dispute, DisputeReported, Party
 from contracts.registry import hanyin
-from contracts.vocabulary import Category, Channel, HouseholdColor, RiskFlag
+from contracts.vocabulary import Category, Channel, EscalationReason, HouseholdColor, RiskFlag
 from router.policy import Policy
 from router.rules import route
 
@@ -148,3 +148,24 @@ def open311_form(**overrides: str) -> dict[str, str]:
     }
     form.update(overrides)
     return form
+
+
+def escalation_of(
+    routed: CaseRouted,
+    reason: EscalationReason = EscalationReason.FAILED,
+    at: datetime | None = None,
+) -> CaseEscalationRequested:
+    """Mediation's request to move `routed` one tier up."""
+    return CaseEscalationRequested(
+        occurred_at=at or datetime.now(UTC),
+        correlation_id=routed.correlation_id,
+        case_id=routed.case_id,
+        tier=routed.tier,
+        unit_id=routed.unit_id,
+        mediator_id=routed.mediator_id,
+        reason=reason,
+        routing_seq=routed.routing_seq,
+        dispute=routed.dispute,
+        trace=routed.trace,
+        top=routed.top,
+    )

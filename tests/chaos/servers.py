@@ -18,7 +18,7 @@ from services.broker import ensure_topics
 from services.devstack.__main__ import Stack as Devstack
 from services.launcher import SERVICES, spawn, wait_healthy
 from tests.auth import TEST_AUTH_KEYS, TEST_WECHAT_SECRET
-from tests.integration.conftest import NOTIFIER_TEST_ENV, _free_port
+from tests.integration.conftest import NOTIFIER_TEST_ENV, free_port
 
 RESTART_SERVERS_VAR = "TIAOJIE_CHAOS_RESTART_SERVERS"
 """Set (to 1) only where the servers belong to this run (CI, or a stack of one's own): a
@@ -100,10 +100,10 @@ class Services:
             INTAKE_SUBMIT_RATE_PER_S="1000",
             INTAKE_SUBMIT_BURST="100000",
             **NOTIFIER_TEST_ENV,
-            NOTIFIER_SMTP_PORT=str(_free_port()),
+            NOTIFIER_SMTP_PORT=str(free_port()),
         )
         for name in SERVICES:
-            port = _free_port()
+            port = free_port()
             env[f"{name.upper()}_PORT"] = str(port)
             env[f"{name.upper()}_GROUP_ID"] = f"{name}-chaos-{self.run_id}"
             self.urls[name] = f"http://127.0.0.1:{port}"

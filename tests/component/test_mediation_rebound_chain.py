@@ -3,26 +3,34 @@
 import json
 from typing import Any
 
-from faststream.kafka import TestKafkaBroker
+import httpx
+from faststream.kafka import KafkaBroker, TestKafkaBroker
 
 from contracts import topics
+from contracts.events import CaseRouted
 from tests.component.test_mediation_actions import MEDIATOR, Harness
 from tests.factories import routed
 
 __all__ = ["Harness"]
 
 
+async def a_resolved_case(broker: KafkaBroker, http: httpx.AsyncClient) -> CaseRouted:
+    first = routed()
+    await broker.publish(first.model_dump_json().encode(), topics.CASES_ROUTED)
+    base = f"/v1/cases/{first.case_id}"
+    await http.post(f"{base}/accept", json={"mediator_id": MEDIATOR})
+    resolved = {"mediator_id": MEDIATOR, "outcome": "resolved", "agreement": "oral"}
+    await http.post(f"{base}/outcome", json={**resolved, "summary": "和解"})
+    return first
+
+
 async def test_a_second_rebound_joins_the_open_chain_instead_of_a_third_case(
     capture: Any,
 ) -> None:
     harness = Harness(capture)
-    first = routed()
     async with TestKafkaBroker(harness.app.state.broker) as broker, harness.client() as http:
-        await broker.publish(first.model_dump_json().encode(), topics.CASES_ROUTED)
+        first = await a_resolved_case(broker, http)
         base = f"/v1/cases/{first.case_id}"
-        await http.post(f"{base}/accept", json={"mediator_id": MEDIATOR})
-        resolved = {"mediator_id": MEDIATOR, "outcome": "resolved", "agreement": "oral"}
-        await http.post(f"{base}/outcome", json={**resolved, "summary": "和解"})
 
         rebound = routed().model_copy(update={"rebound_of": first.case_id})
         await broker.publish(rebound.model_dump_json().encode(), topics.CASES_ROUTED)
@@ -48,13 +56,9 @@ async def test_two_re_reports_in_one_batch_open_one_case_and_the_second_joins_it
     capture: Any,
 ) -> None:
     harness = Harness(capture)
-    first = routed()
     async with TestKafkaBroker(harness.app.state.broker) as broker, harness.client() as http:
-        await broker.publish(first.model_dump_json().encode(), topics.CASES_ROUTED)
+        first = await a_resolved_case(broker, http)
         base = f"/v1/cases/{first.case_id}"
-        await http.post(f"{base}/accept", json={"mediator_id": MEDIATOR})
-        resolved = {"mediator_id": MEDIATOR, "outcome": "resolved", "agreement": "oral"}
-        await http.post(f"{base}/outcome", json={**resolved, "summary": "和解"})
 
         rebound = routed().model_copy(update={"rebound_of": first.case_id})
         second = routed().model_copy(update={"rebound_of": first.case_id})

@@ -6,31 +6,16 @@ from typing import Any
 from faststream.kafka import TestKafkaBroker
 
 from contracts import topics
-from contracts.events import AlertRaised, CaseEscalationRequested, CaseRouted
+from contracts.events import AlertRaised, CaseRouted
 from contracts.registry import hanyin
-from contracts.vocabulary import AlertKind, EscalationReason, Tier
+from contracts.vocabulary import AlertKind, Tier
 from router.app import create_app
 from router.policy import Policy
 from router.readmodel import ReadModels
 from router.rules import route
 from router.settings import RouterSettings
-from tests.factories import JIANGHE, reported
+from tests.factories import JIANGHE, escalation_of, reported
 from tests.fakes import InMemoryAuditTrail
-
-
-def escalation_of(routed: CaseRouted) -> CaseEscalationRequested:
-    return CaseEscalationRequested(
-        occurred_at=datetime.now(UTC),
-        correlation_id=routed.correlation_id,
-        case_id=routed.case_id,
-        tier=routed.tier,
-        unit_id=routed.unit_id,
-        mediator_id=routed.mediator_id,
-        reason=EscalationReason.FAILED,
-        routing_seq=routed.routing_seq,
-        dispute=routed.dispute,
-        trace=routed.trace,
-    )
 
 
 async def test_escalation_request_is_re_routed_one_tier_up_with_an_alert(capture: Any) -> None:

@@ -174,11 +174,36 @@ NOTIFIER_TEST_ENV = {
 }
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@contextmanager
+def extra_service(name: str, env: dict[str, str], label: str) -> Iterator[str]:
+    """One more process of a service, on a free port with `env` (the stack's, changed where
+    a test needs), for the block; its URL. Its log's path is printed when it stops."""
+    port = free_port()
+    log_path = Path(tempfile.mkdtemp(prefix=f"tiaojie-{label}-")) / f"{label}.log"
+    with log_path.open("ab") as log:
+        process = spawn(name, {**env, f"{name.upper()}_PORT": str(port)}, log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, process)
+        yield url
+    finally:
+        stop(process)
+        print(f"--- {label} log: {log_path}")
 
 
 @pytest.fixture(scope="session")
@@ -202,11 +227,11 @@ def running_stack(
     env = _stack_env(infra, run_id, database, router_policy)
     if namespace:
         env["TIAOJIE_TOPIC_NAMESPACE"] = namespace
-    smtp_port = _free_port()
+    smtp_port = free_port()
     env.update(NOTIFIER_TEST_ENV, NOTIFIER_SMTP_PORT=str(smtp_port))
     urls = {}
     for name in SERVICES:
-        port = _free_port()
+        port = free_port()
         env[f"{name.upper()}_PORT"] = str(port)
         # Consumer groups of their own, so two test runs on one broker never share partitions.
         env[f"{name.upper()}_GROUP_ID"] = f"{name}-{run_id}"
@@ -237,10 +262,7 @@ def running_stack(
         for process in processes.values():
             process.terminate()
         for name, process in processes.items():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)
             print(f"--- {name} log: {log_dir / (name + '.log')}")
         # Runs must not pile up on a long-lived server.
         asyncio.run(_drop_database(infra.mongodb_uri, database))

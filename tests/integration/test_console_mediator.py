@@ -1,8 +1,6 @@
 """The mediator desk and the supervisor's metrics page in a real browser, on the real servers."""
 
 import re
-import uuid
-from typing import Any
 
 import httpx
 import pytest
@@ -11,32 +9,14 @@ from playwright.async_api import Browser, Page, expect
 from services.auth import Role
 from services.web.i18n import TEXT
 from tests.auth import as_needed, mediator_token, token
-from tests.factories import JIANGHE, hotline_body
+from tests.factories import JIANGHE
 from tests.integration.browser import browser, new_page, screenshot
 from tests.integration.conftest import Stack
+from tests.integration.test_mediator_work import file_case
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 __all__ = ["browser"]
-
-
-async def file_case(stack: Stack) -> dict[str, Any]:
-    # A phone of its own: once this case is resolved, a later report with the same phone,
-    # village and category would rightly count as a rebound and go to the town.
-    phone = f"137{uuid.uuid4().int % 10**8:08d}"
-    party = {"name": "李四", "phone": phone, "village_id": JIANGHE, "household_color": "yellow"}
-    async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
-        answer = await client.post(
-            f"{stack.urls['intake']}/v1/disputes", json=hotline_body(parties=[party])
-        )
-        assert answer.status_code == 202, answer.text
-        case_id = answer.json()["dispute_id"]
-
-        async def stored() -> dict[str, Any] | None:
-            found = await client.get(f"{stack.urls['mediation']}/v1/cases/{case_id}")
-            return found.json() if found.status_code == 200 else None
-
-        return await eventually(stored, what="the case in mediation")
 
 
 async def closed_count(page: Page, url: str) -> int:

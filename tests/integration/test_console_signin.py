@@ -14,8 +14,8 @@ from tests.integration.browser import browser, new_page, screenshot
 from tests.integration.conftest import Stack
 from tests.integration.consoles import create_mediator_in_console, sign_in_on
 from tests.integration.test_accounts import MEDIATOR, new_name, user
-from tests.integration.test_console_mediator import file_case
 from tests.integration.test_console_operator import TRACKING, fill_call
+from tests.integration.test_mediator_work import file_case
 
 pytestmark = pytest.mark.integration
 __all__ = ["browser"]

@@ -1,14 +1,9 @@
 """Every channel on the real servers: one event per report, none extra for retries, even when
 the retry reaches another intake process, and the status follows the case downstream."""
 
-import os
-import socket
-import subprocess
-import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,7 +11,6 @@ import pytest
 
 from contracts import topics
 from contracts.events import DisputeReported
-from services.launcher import spawn, wait_healthy
 from tests.auth import as_needed
 from tests.factories import (
     JIANGHE,
@@ -26,17 +20,12 @@ from tests.factories import (
     petition_body,
     wechat_body,
 )
-from tests.integration.conftest import Stack
+from tests.intake_cases import GRID, HOTLINE, OPEN311, PETITION, WECHAT
+from tests.integration.conftest import Stack, extra_service
 from tests.integration.kafka_tools import end_offsets, read_between
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
-
-HOTLINE = "/v1/disputes"
-WECHAT = "/v1/channels/wechat/messages"
-GRID = "/v1/channels/grid/reports"
-PETITION = "/v1/channels/petitions"
-OPEN311 = "/open311/v2/requests.json"
 
 
 async def dispute_id_of(client: httpx.AsyncClient, response: httpx.Response) -> str:
@@ -83,38 +72,12 @@ async def test_each_channel_publishes_exactly_one_event_per_report(stack: Stack)
     assert {dispute_id: published[dispute_id] for dispute_id in ids} == dict.fromkeys(ids, 1)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def second_intake(stack: Stack) -> Iterator[str]:
     """Another intake process over the same database: a restart, or a second replica."""
-    port = _free_port()
-    env = dict(os.environ)
-    env.update(
-        KAFKA_BOOTSTRAP_SERVERS=stack.infra.kafka,
-        MONGODB_URI=stack.infra.mongodb_uri,
-        MONGODB_DATABASE=stack.database,
-        INTAKE_PORT=str(port),
-        INTAKE_GROUP_ID=f"intake-second-{uuid.uuid4().hex[:8]}",
-    )
-    log = Path(tempfile.mkdtemp(prefix="tiaojie-intake-2-")) / "intake.log"
-    with log.open("ab") as out:
-        process = spawn("intake", env, out)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_healthy(url, process)
+    env = {**stack.env, "INTAKE_GROUP_ID": f"intake-second-{uuid.uuid4().hex[:8]}"}
+    with extra_service("intake", env, "intake-2") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 async def test_retries_with_the_same_key_publish_nothing_more(

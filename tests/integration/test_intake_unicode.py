@@ -17,6 +17,7 @@ from services.mongo import Document
 from tests.auth import as_needed
 from tests.factories import grid_body, hotline_body, open311_form, petition_body, wechat_body
 from tests.integration.conftest import Stack
+from tests.integration.test_intake_channels import dispute_id_of
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -109,14 +110,6 @@ def refused_fields(body: Any) -> dict[str, str | None]:
     if isinstance(body, list):
         return {entry["description"].split(":", 1)[0]: None for entry in body}
     return {entry["field"]: entry["code"] for entry in body["fields"]}
-
-
-async def dispute_id_of(client: httpx.AsyncClient, answer: httpx.Response) -> str:
-    body = answer.json()
-    if isinstance(body, list):  # Open311 answers with the tracking number
-        status = await client.get(f"/v1/disputes/{body[0]['service_request_id']}")
-        return str(status.json()["dispute_id"])
-    return str(body["dispute_id"])
 
 
 async def test_text_bson_cannot_hold_is_refused_naming_each_field(stack: Stack) -> None:

@@ -1,22 +1,18 @@
 """A missed deadline escalates by itself, exactly once, with two mediation replicas sweeping."""
 
 import json
-import socket
-import subprocess
-import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import timedelta
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from contracts import topics
-from services.launcher import spawn, wait_healthy
 from tests.auth import as_needed
-from tests.integration.conftest import Stack
+from tests.integration.conftest import Stack, extra_service
 from tests.integration.kafka_tools import end_offsets, read_until
 from tests.integration.mediation_helpers import get_case, publish_routed, routed_case
 from tests.waiting import eventually
@@ -25,35 +21,15 @@ pytestmark = pytest.mark.integration
 VILLAGE = "hanyin-puxi-dongyuan"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
-def second_replica(stack: Stack) -> Any:
+def second_replica(stack: Stack) -> Iterator[str]:
     """Another mediation process on the same database and consumer groups."""
-    port = _free_port()
-    env = {**stack.env, "MEDIATION_PORT": str(port)}
-    log_path = Path(tempfile.mkdtemp(prefix="tiaojie-replica-")) / "mediation-2.log"
-    with log_path.open("ab") as log:
-        process = spawn("mediation", env, log)
-    try:
-        wait_healthy(f"http://127.0.0.1:{port}", process)
-        yield log_path
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        print(f"--- second mediation replica log: {log_path}")
+    with extra_service("mediation", stack.env, "mediation-2") as url:
+        yield url
 
 
 async def test_missed_deadline_escalates_exactly_once_with_two_sweepers(
-    stack: Stack, second_replica: Path
+    stack: Stack, second_replica: str
 ) -> None:
     cases = [routed_case(VILLAGE, accept_within=timedelta(seconds=2)) for _ in range(12)]
     sentinel = routed_case(VILLAGE, accept_within=timedelta(seconds=4))

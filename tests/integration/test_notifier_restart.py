@@ -21,7 +21,7 @@ from contracts.events import AlertRaised
 from contracts.vocabulary import AlertKind
 from services.launcher import spawn, wait_healthy
 from tests.auth import as_needed
-from tests.integration.conftest import NOTIFIER_TEST_ENV, Infra, _free_port
+from tests.integration.conftest import NOTIFIER_TEST_ENV, Infra, free_port
 from tests.integration.kafka_tools import produce, start_group_at_the_end
 from tests.integration.notifier_support import (
     CHALING,
@@ -67,7 +67,7 @@ class Notifier:
 @pytest.fixture
 async def notifier(infra: Infra) -> AsyncIterator[Notifier]:
     run_id = uuid.uuid4().hex[:12]
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ)
     env.update(
         NOTIFIER_TEST_ENV,

@@ -24,7 +24,7 @@ from services.auth import Role
 from services.launcher import spawn, wait_healthy
 from tests.auth import as_needed, headers, mediator_token
 from tests.factories import hotline_body
-from tests.integration.conftest import Stack, _free_port
+from tests.integration.conftest import Stack, free_port
 from tests.integration.kafka_tools import Record, end_offsets, read_until
 from tests.waiting import eventually
 
@@ -123,7 +123,7 @@ async def second_router(stack: Stack) -> AsyncIterator[Callable[[], Any]]:
 
     async def start() -> Replica:
         assert stack.log_dir is not None
-        port = _free_port()
+        port = free_port()
         env = {**stack.env, "ROUTER_PORT": str(port)}
         with (stack.log_dir / "router-2.log").open("ab") as log:
             process = spawn("router", env, log)

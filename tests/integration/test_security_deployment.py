@@ -30,8 +30,8 @@ from tests.integration.conftest import (
     NOTIFIER_TEST_ENV,
     Infra,
     _drop_database,
-    _free_port,
     _stack_env,
+    free_port,
 )
 from tests.integration.notifier_support import HANYANG
 from tests.waiting import eventually
@@ -83,8 +83,8 @@ async def service_process(
     policy = log_dir / "policy.yaml"
     shutil.copyfile(DEFAULT_POLICY_PATH, policy)
     env = _stack_env(infra, run_id, database, policy)
-    port = _free_port()
-    env.update(NOTIFIER_TEST_ENV, NOTIFIER_SMTP_PORT=str(_free_port()))
+    port = free_port()
+    env.update(NOTIFIER_TEST_ENV, NOTIFIER_SMTP_PORT=str(free_port()))
     env.update({f"{name.upper()}_PORT": str(port), f"{name.upper()}_GROUP_ID": f"{name}-{run_id}"})
     for variable, value in overrides.items():
         if value is None:

@@ -2,22 +2,20 @@
 rate, actions dated no earlier than what a case records, tokens only for units and mediators
 the registry lists, and a console link that does not silently replace who is signed in."""
 
-import socket
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
 
 from contracts.registry import hanyin
 from services.auth import Role, session_cookie
-from services.launcher import spawn, wait_healthy
 from services.web.i18n import TEXT
 from tests.auth import as_needed, fresh_token, headers, mediator_token, token, wechat_signature
 from tests.factories import JIANGHE, hotline_body, wechat_body
-from tests.integration.conftest import Stack
+from tests.integration.conftest import Stack, extra_service
+from tests.integration.test_mediator_work import file_case
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -30,37 +28,20 @@ SPARE_VILLAGE = "hanyin-chengguan-xinbao"
 # ---- the WeChat bot's limits ------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def limited_intake(stack: Stack) -> Iterator[str]:
     """An intake of its own with small WeChat limits (the stack's are generous for the other
     tests); a consumer group of its own, so it takes no partition from the stack's intake."""
-    port = _free_port()
     env = {
         **stack.env,
-        "INTAKE_PORT": str(port),
         "INTAKE_GROUP_ID": f"intake-limits-{uuid.uuid4().hex[:8]}",
         "INTAKE_WECHAT_GROUP_RATE_PER_S": "0.01",
         "INTAKE_WECHAT_GROUP_BURST": str(GROUP_BURST),
         "INTAKE_WECHAT_BOT_RATE_PER_S": "0.01",
         "INTAKE_WECHAT_BOT_BURST": str(BOT_BURST),
     }
-    url = f"http://127.0.0.1:{port}"
-    assert stack.log_dir is not None
-    with (stack.log_dir / "intake-limits.log").open("ab") as log:
-        process = spawn("intake", env, log)
-    try:
-        wait_healthy(url, process)
+    with extra_service("intake", env, "intake-limits") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 GROUPS = list(hanyin().wechat_groups)
@@ -107,23 +88,6 @@ async def test_the_bot_is_limited_over_all_its_groups(limited_intake: str) -> No
 # ---- backdating -------------------------------------------------------------------------------
 
 
-async def file_case(client: httpx.AsyncClient, stack: Stack) -> dict[str, Any]:
-    # A phone of its own, so no earlier report makes this one a rebound sent to the town.
-    phone = f"137{uuid.uuid4().int % 10**8:08d}"
-    party = {"name": "李四", "phone": phone, "village_id": JIANGHE, "household_color": "yellow"}
-    answer = await client.post(
-        f"{stack.urls['intake']}/v1/disputes", json=hotline_body(parties=[party])
-    )
-    assert answer.status_code == 202, answer.text
-    case_id = answer.json()["dispute_id"]
-
-    async def stored() -> dict[str, Any] | None:
-        found = await client.get(f"{stack.urls['mediation']}/v1/cases/{case_id}")
-        return found.json() if found.status_code == 200 else None
-
-    return await eventually(stored, what="the case in mediation")
-
-
 def refused_at(answer: httpx.Response, name: str = "at") -> str:
     """The code of a 422 that names `name`."""
     assert answer.status_code == 422, answer.text
@@ -135,7 +99,7 @@ def refused_at(answer: httpx.Response, name: str = "at") -> str:
 
 async def test_an_acceptance_dated_before_its_assignment_is_refused(stack: Stack) -> None:
     async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
-        case = await file_case(client, stack)
+        case = await file_case(stack)
         accept = f"{stack.urls['mediation']}/v1/cases/{case['case_id']}/accept"
         mediator = case["mediator_id"]
         assigned_at = datetime.fromisoformat(case["timeline"][-1]["at"])
@@ -162,7 +126,7 @@ async def test_a_session_dated_before_the_dispute_or_after_its_record_is_refused
     stack: Stack,
 ) -> None:
     async with httpx.AsyncClient(auth=as_needed, timeout=10) as client:
-        case = await file_case(client, stack)
+        case = await file_case(stack)
         base = f"{stack.urls['mediation']}/v1/cases/{case['case_id']}"
         mediator = case["mediator_id"]
         assert (await client.post(f"{base}/accept", json={"mediator_id": mediator})).is_success

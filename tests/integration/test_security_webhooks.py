@@ -27,7 +27,7 @@ from contracts.events import AlertRaised
 from notifier.models import Subscription, SubscriptionIn, WebhookDelivery
 from services.launcher import spawn, wait_healthy
 from tests.auth import as_needed
-from tests.integration.conftest import Stack, _free_port
+from tests.integration.conftest import Stack, free_port
 from tests.integration.kafka_tools import produce, start_group_at_the_end
 from tests.integration.notifier_support import (
     CHALING,
@@ -132,7 +132,7 @@ async def store_old_subscriptions(database: Any, receiver: Receiver) -> None:
 async def strict(stack: Stack, receiver: Receiver) -> AsyncIterator[StrictNotifier]:
     env = dict(stack.env)
     env.pop("NOTIFIER_WEBHOOK_ALLOW", None)
-    port = _free_port()
+    port = free_port()
     env.update(
         MONGODB_DATABASE=f"{stack.database}_strict",
         NOTIFIER_PORT=str(port),

@@ -11,7 +11,7 @@ import pytest
 import structlog
 
 from contracts.admin import RegistryImported
-from contracts.events import CaseEscalationRequested, CaseRouted, DisputeReported, Party
+from contracts.events import DisputeReported, Party
 from contracts.registry import (
     Registry,
     RegistryConflictError,
@@ -20,11 +20,11 @@ from contracts.registry import (
     load_registry,
     with_jurisdiction,
 )
-from contracts.vocabulary import EscalationReason, Tier
+from contracts.vocabulary import Tier
 from router.policy import Policy
 from router.rules import escalate, route
 from services.jurisdiction import Jurisdiction
-from tests.factories import JIANGHE, reported
+from tests.factories import JIANGHE, escalation_of, reported
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 POLICY = Policy()
@@ -37,22 +37,6 @@ LUXI, FENGHUANG = (unit.id for unit in XIANGXI.children_of(PREFECTURE, "county")
 def village_of(registry: Registry, county_id: str, index: int = 0) -> str:
     town = registry.children_of(county_id, "town")[0]
     return registry.children_of(town.id, "village")[index].id
-
-
-def escalation_of(routed: CaseRouted) -> CaseEscalationRequested:
-    return CaseEscalationRequested(
-        occurred_at=NOW,
-        correlation_id=routed.correlation_id,
-        case_id=routed.case_id,
-        tier=routed.tier,
-        unit_id=routed.unit_id,
-        mediator_id=routed.mediator_id,
-        reason=EscalationReason.FAILED,
-        routing_seq=routed.routing_seq,
-        dispute=routed.dispute,
-        trace=routed.trace,
-        top=routed.top,
-    )
 
 
 def report_in(village: str, *party_villages: str, **fields: Any) -> DisputeReported:
@@ -121,14 +105,14 @@ def test_parties_in_two_counties_go_to_the_prefecture_which_is_the_top() -> None
     assert routed.resolution_due_at == NOW + timedelta(
         days=POLICY.deadlines.resolution_days.prefecture
     )
-    assert escalate(escalation_of(routed), POLICY, XIANGXI, NOW).routed is None
+    assert escalate(escalation_of(routed, at=NOW), POLICY, XIANGXI, NOW).routed is None
 
 
 def test_a_county_case_escalates_to_the_prefecture() -> None:
     village = village_of(XIANGXI, LUXI)
     county = route(report_in(village, village, amount_yuan=600_000), POLICY, XIANGXI, NOW)
     assert (county.tier, county.unit_id, county.top) == (Tier.COUNTY, LUXI, False)
-    up = escalate(escalation_of(county), POLICY, XIANGXI, NOW).routed
+    up = escalate(escalation_of(county, at=NOW), POLICY, XIANGXI, NOW).routed
     assert up is not None
     assert (up.tier, up.unit_id, up.top, up.routing_seq) == (Tier.PREFECTURE, PREFECTURE, True, 2)
     assert up.trace[-1].rule == "escalated_from_county"
@@ -137,7 +121,7 @@ def test_a_county_case_escalates_to_the_prefecture() -> None:
 def test_in_a_county_only_registry_the_county_is_still_the_top() -> None:
     county = route(reported(occurred_at=NOW, amount_yuan=600_000), POLICY, hanyin(), NOW)
     assert (county.tier, county.unit_id, county.top) == (Tier.COUNTY, "hanyin", True)
-    assert escalate(escalation_of(county), POLICY, hanyin(), NOW).routed is None
+    assert escalate(escalation_of(county, at=NOW), POLICY, hanyin(), NOW).routed is None
     village = route(reported(occurred_at=NOW), POLICY, hanyin(), NOW)
     assert (village.tier, village.top) == (Tier.VILLAGE, False)
     assert hanyin().mediation_unit(JIANGHE, Tier.PREFECTURE).id == "hanyin"

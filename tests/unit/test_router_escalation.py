@@ -2,41 +2,25 @@
 
 from datetime import UTC, datetime, timedelta
 
-from contracts.events import CaseEscalationRequested, CaseRouted
 from contracts.registry import hanyin
 from contracts.vocabulary import AlertKind, EscalationReason, Tier
 from router.alerts import escalation_alert
 from router.policy import Policy
 from router.rules import escalate, route
 from services.web.i18n import ZH, Translator
-from tests.factories import JIANGHE, reported
+from tests.factories import JIANGHE, escalation_of, reported
 from tests.wording import assert_reason_worded
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 POLICY = Policy()
 
 
-def request_for(
-    routed: CaseRouted, reason: EscalationReason, at: datetime
-) -> CaseEscalationRequested:
-    return CaseEscalationRequested(
-        occurred_at=at,
-        correlation_id=routed.correlation_id,
-        case_id=routed.case_id,
-        tier=routed.tier,
-        unit_id=routed.unit_id,
-        mediator_id=routed.mediator_id,
-        reason=reason,
-        routing_seq=routed.routing_seq,
-        dispute=routed.dispute,
-        trace=routed.trace,
-    )
-
-
 def test_failed_village_case_goes_to_its_town_with_the_trace_appended() -> None:
     first = route(reported(occurred_at=NOW), POLICY, hanyin(), NOW)
     later = NOW + timedelta(days=3)
-    decision = escalate(request_for(first, EscalationReason.FAILED, later), POLICY, hanyin(), later)
+    decision = escalate(
+        escalation_of(first, EscalationReason.FAILED, later), POLICY, hanyin(), later
+    )
     second = decision.routed
     assert second is not None
     assert (second.tier, second.unit_id, second.routing_seq) == (Tier.TOWN, "hanyin-shuangru", 2)
@@ -57,7 +41,7 @@ def test_failed_village_case_goes_to_its_town_with_the_trace_appended() -> None:
 def test_town_deadline_breach_goes_to_the_county() -> None:
     first = route(reported(occurred_at=NOW, amount_yuan=60_000), POLICY, hanyin(), NOW)
     assert first.tier is Tier.TOWN
-    request = request_for(first, EscalationReason.RESOLUTION_BREACH, NOW)
+    request = escalation_of(first, EscalationReason.RESOLUTION_BREACH, NOW)
     second = escalate(request, POLICY, hanyin(), NOW).routed
     assert second is not None
     assert (second.tier, second.unit_id, second.trace[-1].rule) == (
@@ -74,7 +58,7 @@ def test_town_deadline_breach_goes_to_the_county() -> None:
 
 def test_county_is_the_top_and_only_alerts() -> None:
     first = route(reported(occurred_at=NOW, amount_yuan=600_000), POLICY, hanyin(), NOW)
-    request = request_for(first, EscalationReason.FAILED, NOW)
+    request = escalation_of(first, EscalationReason.FAILED, NOW)
     decision = escalate(request, POLICY, hanyin(), NOW)
     assert decision.routed is None
     alert = escalation_alert(request, None, NOW)
@@ -89,5 +73,5 @@ def test_county_is_the_top_and_only_alerts() -> None:
 
 def test_escalation_is_reproducible() -> None:
     first = route(reported(occurred_at=NOW), POLICY, hanyin(), NOW)
-    request = request_for(first, EscalationReason.ACCEPTANCE_BREACH, NOW)
+    request = escalation_of(first, EscalationReason.ACCEPTANCE_BREACH, NOW)
     assert escalate(request, POLICY, hanyin(), NOW) == escalate(request, POLICY, hanyin(), NOW)

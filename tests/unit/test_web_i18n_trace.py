@@ -9,7 +9,7 @@ from router.bench_rules import synthetic
 from router.policy import Policy
 from router.rules import COUNTY_RULES, TOWN_RULES, escalate, route
 from services.web.i18n import EN, INPUT_KINDS, TEXT, ZH, Translator
-from tests.unit.test_router_escalation import request_for
+from tests.factories import escalation_of
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 STEP_RULES = {
@@ -32,7 +32,7 @@ def test_every_recorded_fact_is_named_and_worded() -> None:
         routed = route(reported, policy, registry, NOW)
         steps.append(routed.trace[-1])
         if routed.tier is not Tier.COUNTY:
-            request = request_for(routed, EscalationReason.FAILED, NOW)
+            request = escalation_of(routed, EscalationReason.FAILED, NOW)
             escalated = escalate(request, policy, registry, NOW).routed
             assert escalated is not None
             steps.append(escalated.trace[-1])
